@@ -1,0 +1,317 @@
+//! Simulation 4: model-based behaviour in the two-step task (paper Fig. 5;
+//! Daw et al. 2011, Miller et al. 2017).
+//!
+//! Analyses: (a) stay probability of the stage-1 action by previous trial type,
+//! per seed; (b) logistic regression of the stage-1 choice on the four trial
+//! types at lags 1..L; (c) regression of the network's RPE on the RPEs of a
+//! model-based and a model-free learner at the stage-2 and reward steps.
+
+pub mod figure;
+pub mod figure_data;
+
+use super::Outcomes;
+use crate::config::{Config, TaskConfig};
+use crate::record::read_parquet;
+use crate::stats::{self, bootstrap_mean, Estimate};
+use anyhow::{bail, Context, Result};
+use figure_data::*;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Every metric this analysis writes to outcomes.json, with what it is.
+pub const METRICS: [(&str, &str); 16] = [
+    ("stay_rewarded_common", "P(repeat stage-1 choice) after a rewarded trial with a common transition"),
+    ("stay_rewarded_uncommon", "P(repeat) after rewarded, uncommon"),
+    ("stay_unrewarded_common", "P(repeat) after unrewarded, common"),
+    ("stay_unrewarded_uncommon", "P(repeat) after unrewarded, uncommon"),
+    ("model_based_index", "(stay R-C − stay R-U) − (stay N-C − stay N-U)"),
+    ("model_free_index", "(stay R-C + stay R-U) − (stay N-C + stay N-U)"),
+    ("lag1_common_rewarded", "logistic-regression weight of a common, rewarded trial at lag 1"),
+    ("lag1_uncommon_rewarded", "weight of uncommon, rewarded at lag 1"),
+    ("lag1_common_unrewarded", "weight of common, unrewarded at lag 1"),
+    ("lag1_uncommon_unrewarded", "weight of uncommon, unrewarded at lag 1"),
+    ("rpe_r2_model_based", "r² of network RPE ~ model-based learner RPE (stage-2 and reward steps)"),
+    ("rpe_r2_model_free", "r² of network RPE ~ model-free learner RPE (stage-2 and reward steps)"),
+    ("rpe_r2_mb_minus_mf", "r² model-based − r² model-free (stage-2 and reward steps)"),
+    ("rpe_stage2_r2_model_based", "r² at the stage-2 step only, model-based learner"),
+    ("rpe_stage2_r2_model_free", "r² at the stage-2 step only, model-free learner"),
+    ("reward_per_trial", "test reward per trial (chance 0.5, perfect knowledge 0.9)"),
+];
+
+const TYPE_LABELS: [&str; 4] = [
+    "Common, rewarded",
+    "Uncommon, rewarded",
+    "Common, unrewarded",
+    "Uncommon, unrewarded",
+];
+
+/// One two-step trial, from its two rows in the trial table.
+#[derive(Debug, Clone, Copy)]
+pub struct Trial {
+    pub seed: u64,
+    pub episode: u32,
+    pub trial: u32,
+    pub choice: u32,
+    pub stage2: usize,
+    pub common: bool,
+    pub rewarded: bool,
+    /// Network RPE at the stage-2 step (arrival in stage 2) and at the reward step.
+    pub rpe_stage2: f64,
+    pub rpe_reward: f64,
+}
+
+impl Trial {
+    /// 0 common-rewarded, 1 uncommon-rewarded, 2 common-unrewarded, 3 uncommon-unrewarded.
+    fn kind(&self) -> usize {
+        (!self.common) as usize + 2 * (!self.rewarded) as usize
+    }
+}
+
+fn col_u64(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
+    let s = df.column(name).map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    let s = s.cast(&DataType::UInt64)?;
+    Ok(s.u64()?.into_no_null_iter().collect())
+}
+
+fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let s = df.column(name).map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    let s = s.cast(&DataType::Float64)?;
+    Ok(s.f64()?.into_no_null_iter().collect())
+}
+
+/// Read the trial table into per-trial records (stage-1 row + stage-2 row).
+pub fn load_trials(df: &DataFrame) -> Result<Vec<Trial>> {
+    let stage = df.column("step_in_trial")?.cast(&DataType::UInt32)?;
+    let s1 = df.filter(&stage.u32()?.equal(0))?;
+    let s2 = df.filter(&stage.u32()?.equal(1))?;
+    if s1.height() != s2.height() {
+        bail!("trial table: {} first-stage rows but {} second-stage rows", s1.height(), s2.height());
+    }
+    let (seed, ep, tr) = (col_u64(&s1, "seed")?, col_u64(&s1, "episode")?, col_u64(&s1, "trial")?);
+    let (seed2, ep2, tr2) = (col_u64(&s2, "seed")?, col_u64(&s2, "episode")?, col_u64(&s2, "trial")?);
+    if seed != seed2 || ep != ep2 || tr != tr2 {
+        bail!("trial table: first- and second-stage rows are not aligned by (seed, episode, trial)");
+    }
+    let choice = col_u64(&s1, "action")?;
+    let stage2 = col_u64(&s1, "stage2_state")?;
+    let common = col_u64(&s1, "common")?;
+    let reward = col_f64(&s2, "reward")?;
+    let rpe1 = col_f64(&s1, "rpe")?;
+    let rpe2 = col_f64(&s2, "rpe")?;
+    Ok((0..seed.len())
+        .map(|i| Trial {
+            seed: seed[i],
+            episode: ep[i] as u32,
+            trial: tr[i] as u32,
+            choice: choice[i] as u32,
+            stage2: stage2[i] as usize,
+            common: common[i] == 1,
+            rewarded: reward[i] > 0.5,
+            rpe_stage2: rpe1[i],
+            rpe_reward: rpe2[i],
+        })
+        .collect())
+}
+
+/// Stay probabilities [R-C, R-U, N-C, N-U] of one seed's trials.
+pub fn stay_probabilities(trials: &[Trial]) -> [f64; 4] {
+    let mut stay = [0.0; 4];
+    let mut n = [0.0; 4];
+    for w in trials.windows(2) {
+        let (prev, cur) = (&w[0], &w[1]);
+        if prev.episode != cur.episode || prev.seed != cur.seed {
+            continue;
+        }
+        let k = prev.kind();
+        n[k] += 1.0;
+        stay[k] += (cur.choice == prev.choice) as u8 as f64;
+    }
+    std::array::from_fn(|k| stay[k] / n[k])
+}
+
+/// Logistic regression of "choose action 0" on the previous trials: for each
+/// trial type k and lag l, +1 if trial t−l was of type k and chose action 0,
+/// −1 if it was of type k and chose action 1, 0 otherwise. Positive weights mean
+/// "repeat the choice after this kind of trial". Returns weights[k][l-1].
+pub fn lag_weights(trials: &[Trial], lags: usize, l2: f64) -> Result<Vec<Vec<f64>>> {
+    let nf = 4 * lags;
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (i, cur) in trials.iter().enumerate() {
+        if cur.trial == 0 {
+            continue;
+        }
+        let mut row = vec![0.0; nf];
+        for l in 1..=lags.min(cur.trial as usize) {
+            let prev = &trials[i - l];
+            row[prev.kind() * lags + (l - 1)] = if prev.choice == 0 { 1.0 } else { -1.0 };
+        }
+        x.extend(row);
+        y.push((cur.choice == 0) as u8 as f64);
+    }
+    let w = stats::logistic_regression(&x, &y, nf, l2)?;
+    Ok((0..4).map(|k| w[1 + k * lags..1 + (k + 1) * lags].to_vec()).collect())
+}
+
+/// RPEs of a learner, stage-2 step and reward step per trial.
+///
+/// Both learners learn second-stage values Q2 by a delta rule. The model-based
+/// learner values its stage-1 choice through the known transition model,
+/// Q1(a) = p_c Q2(a) + (1 − p_c) Q2(other); the model-free learner caches
+/// Q1(a) by TD(λ). Values restart at 0.5 each episode, as the network's state does.
+pub fn learner_rpes(trials: &[Trial], model_based: bool, alpha: f64, lambda: f64, p_common: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(trials.len());
+    let mut q2 = [0.5; 2];
+    let mut q1 = [0.5; 2];
+    for t in trials {
+        if t.trial == 0 {
+            q2 = [0.5; 2];
+            q1 = [0.5; 2];
+        }
+        let a = t.choice as usize;
+        let s = t.stage2;
+        let r = t.rewarded as u8 as f64;
+        let q1a = if model_based {
+            p_common * q2[a] + (1.0 - p_common) * q2[1 - a]
+        } else {
+            q1[a]
+        };
+        let d2 = q2[s] - q1a;
+        let d3 = r - q2[s];
+        if !model_based {
+            q1[a] += alpha * (d2 + lambda * d3);
+        }
+        q2[s] += alpha * d3;
+        out.push((d2, d3));
+    }
+    out
+}
+
+/// Best r² (over the learning-rate grid and, for model-free, λ ∈ {0, 0.5, 1})
+/// of network RPE ~ learner RPE, stacking the stage-2 and reward steps. Returns
+/// (r² both steps, r² stage-2 step, the learner RPEs of the best fit).
+fn rpe_fit(trials: &[Trial], model_based: bool, alphas: &[f64], p_common: f64) -> (f64, f64, Vec<f64>) {
+    let net: Vec<f64> = trials.iter().flat_map(|t| [t.rpe_stage2, t.rpe_reward]).collect();
+    let net2: Vec<f64> = trials.iter().map(|t| t.rpe_stage2).collect();
+    let lambdas: &[f64] = if model_based { &[0.0] } else { &[0.0, 0.5, 1.0] };
+    let mut best = (f64::NEG_INFINITY, 0.0, vec![]);
+    for &alpha in alphas {
+        for &lambda in lambdas {
+            let rp = learner_rpes(trials, model_based, alpha, lambda, p_common);
+            let both: Vec<f64> = rp.iter().flat_map(|&(a, b)| [a, b]).collect();
+            let r2 = stats::fit_line(&both, &net).r2;
+            if r2 > best.0 {
+                let s2: Vec<f64> = rp.iter().map(|p| p.0).collect();
+                best = (r2, stats::fit_line(&s2, &net2).r2, both);
+            }
+        }
+    }
+    best
+}
+
+pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
+    let TaskConfig::TwoStep(task) = &cfg.task;
+    let an = &cfg.analysis;
+    let df = read_parquet(&run_dir.join("trials.parquet"))?;
+    let all = load_trials(&df)?;
+    let mut seeds: Vec<u64> = all.iter().map(|t| t.seed).collect();
+    seeds.dedup();
+    let boot = |v: &[f64], i: u64| bootstrap_mean(v, an.bootstrap, 1000 + i);
+
+    let mut stay: Vec<[f64; 4]> = vec![];
+    let mut weights: Vec<Vec<Vec<f64>>> = vec![];
+    let mut r2 = vec![];
+    let mut reward_rate = vec![];
+    let mut scatter = None;
+    for &seed in &seeds {
+        let trials: Vec<Trial> = all.iter().filter(|t| t.seed == seed).cloned().collect();
+        stay.push(stay_probabilities(&trials));
+        weights.push(lag_weights(&trials, an.lags, an.logistic_l2)?);
+        reward_rate.push(trials.iter().filter(|t| t.rewarded).count() as f64 / trials.len() as f64);
+        let few: Vec<Trial> = trials
+            .iter()
+            .filter(|t| (t.episode as usize) < an.rpe_episodes)
+            .cloned()
+            .collect();
+        let (mb, mb2, mb_rpe) = rpe_fit(&few, true, &an.learner_alphas, task.common_prob);
+        let (mf, mf2, mf_rpe) = rpe_fit(&few, false, &an.learner_alphas, task.common_prob);
+        r2.push([mb, mf, mb2, mf2]);
+        if scatter.is_none() {
+            scatter = Some(RpeScatter {
+                seed,
+                n_episodes: an.rpe_episodes,
+                network: few.iter().flat_map(|t| [t.rpe_stage2, t.rpe_reward]).collect(),
+                model_based: mb_rpe,
+                model_free: mf_rpe,
+                r2_model_based: mb,
+                r2_model_free: mf,
+            });
+        }
+    }
+    let mut out = Outcomes::new(cfg, seeds.clone());
+    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map(|m| m.1).unwrap_or("");
+    let mut stay_est = vec![];
+    for (k, name) in METRICS[..4].iter().enumerate() {
+        let v: Vec<f64> = stay.iter().map(|s| s[k]).collect();
+        let e = boot(&v, k as u64);
+        out.add(name.0, name.1, e.clone());
+        stay_est.push(e);
+    }
+    let mb_index: Vec<f64> = stay.iter().map(|s| (s[0] - s[1]) - (s[2] - s[3])).collect();
+    let mb_est = boot(&mb_index, 10);
+    out.add("model_based_index", desc("model_based_index"), mb_est.clone());
+    let mf_index: Vec<f64> = stay.iter().map(|s| (s[0] + s[1]) - (s[2] + s[3])).collect();
+    out.add("model_free_index", desc("model_free_index"), boot(&mf_index, 11));
+    let mut lag_series = vec![];
+    for k in 0..4 {
+        let per_lag: Vec<Estimate> = (0..an.lags)
+            .map(|l| {
+                let v: Vec<f64> = weights.iter().map(|w| w[k][l]).collect();
+                boot(&v, 100 + (k * an.lags + l) as u64)
+            })
+            .collect();
+        let name = METRICS[6 + k].0;
+        out.add(name, METRICS[6 + k].1, per_lag[0].clone());
+        lag_series.push(LagSeries {
+            label: TYPE_LABELS[k].to_string(),
+            weights: per_lag,
+        });
+    }
+    let pick = |i: usize| -> Vec<f64> { r2.iter().map(|r| r[i]).collect() };
+    out.add("rpe_r2_model_based", desc("rpe_r2_model_based"), boot(&pick(0), 20));
+    out.add("rpe_r2_model_free", desc("rpe_r2_model_free"), boot(&pick(1), 21));
+    let diff: Vec<f64> = r2.iter().map(|r| r[0] - r[1]).collect();
+    out.add("rpe_r2_mb_minus_mf", desc("rpe_r2_mb_minus_mf"), boot(&diff, 22));
+    out.add("rpe_stage2_r2_model_based", desc("rpe_stage2_r2_model_based"), boot(&pick(2), 23));
+    out.add("rpe_stage2_r2_model_free", desc("rpe_stage2_r2_model_free"), boot(&pick(3), 24));
+    out.add("reward_per_trial", desc("reward_per_trial"), boot(&reward_rate, 25));
+
+    let paper = &cfg.figure.paper_stay;
+    let data = S4FigureData {
+        title: cfg.experiment.title.clone(),
+        n_seeds: seeds.len(),
+        model_based_index: mb_est,
+        stay: stay_est
+            .into_iter()
+            .enumerate()
+            .map(|(k, e)| StayBar {
+                label: ["Rewarded, common", "Rewarded, uncommon", "Unrewarded, common", "Unrewarded, uncommon"][k]
+                    .to_string(),
+                estimate: e,
+                paper: paper.get(k).copied(),
+            })
+            .collect(),
+        lag_weights: lag_series,
+        rpe: scatter.context("trial table holds no trials")?,
+    };
+    out.figure = serde_json::to_value(&data)?;
+    Ok(out)
+}
+
+pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
+    let data: S4FigureData = serde_json::from_value(outcomes.figure.clone())
+        .context("outcomes.json has no Simulation 4 figure data (re-run `metarl analyze`)")?;
+    let stem = fig_dir.join(&cfg.experiment.name);
+    figure::render(&data, &stem)?;
+    Ok(vec![stem])
+}

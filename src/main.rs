@@ -1,0 +1,250 @@
+//! `metarl`: train, analyse, plot and check the simulations of Wang et al. 2018.
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use metarl::{bench, checks, config, experiments::Outcomes, run};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "metarl",
+    version,
+    about = "Prefrontal cortex as a meta-reinforcement learning system (Wang et al. 2018), reproduced",
+    long_about = "Train LSTM actor-critic agents on the paper's tasks, evaluate them with frozen weights, \
+analyse the trial data and render the paper's figures.\n\n\
+Typical use:\n  metarl list\n  metarl run s4_two_step            # writes runs/s4_two_step/\n  \
+metarl check runs/s4_two_step      # the paper's targets, pass/fail\n\n\
+A run directory holds config.toml, manifest.json, checkpoints/, training.parquet, \
+trials.parquet (one row per network step), outcomes.json and figures/."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the experiments in experiments/ (name, paper figure, title, profiles).
+    List,
+    /// Train, evaluate with frozen weights, analyse and plot one experiment.
+    Run {
+        /// Experiment name (e.g. s4_two_step) or path to its TOML.
+        experiment: String,
+        /// Run directory to write (default: runs/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the number of seeds (seeds.count).
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override the training episodes per seed (training.episodes).
+        #[arg(long)]
+        episodes: Option<usize>,
+        /// Apply a named profile of the TOML (e.g. `quick`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Worker threads for seeds in parallel (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Replace the results in an existing run directory.
+        #[arg(long)]
+        force: bool,
+        /// No progress bars or messages.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Redo the analysis of a run directory from its trials.parquet (writes outcomes.json).
+    Analyze {
+        dir: PathBuf,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Redo the figures of a run directory from its outcomes.json (writes figures/).
+    Figures {
+        dir: PathBuf,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Evaluate the paper's targets on run directories (default: runs/<name> of every experiment).
+    /// Exits non-zero if any check fails or a run is missing.
+    Check {
+        dirs: Vec<PathBuf>,
+        /// One JSON object per run: {"run", "experiment", "passed", "checks": [...]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Training throughput on one core (environment steps per second) for each experiment.
+    Bench {
+        /// Print {"<task>": {"env_steps_per_sec": ...}, ...}.
+        #[arg(long)]
+        json: bool,
+        /// Training episodes timed per experiment.
+        #[arg(long, default_value_t = 2000)]
+        episodes: usize,
+    },
+}
+
+fn experiment_files() -> Result<Vec<PathBuf>> {
+    let mut dir = PathBuf::from(metarl::EXPERIMENTS_DIR);
+    if !dir.is_dir() {
+        dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(metarl::EXPERIMENTS_DIR);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn task_kind(cfg: &config::Config) -> &'static str {
+    match cfg.task {
+        config::TaskConfig::TwoStep(_) => "two_step",
+    }
+}
+
+fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
+    let dirs = if dirs.is_empty() {
+        let mut d = vec![];
+        for f in experiment_files()? {
+            let cfg = config::load(&f.display().to_string(), None)?.config;
+            d.push(Path::new("runs").join(&cfg.experiment.name));
+        }
+        d
+    } else {
+        dirs
+    };
+    let mut all_passed = true;
+    for dir in dirs {
+        let result = run::run_config(&dir).and_then(|cfg| {
+            let outcomes = Outcomes::read(&dir.join("outcomes.json"))?;
+            Ok((cfg.clone(), checks::evaluate(&cfg.checks, &outcomes)))
+        });
+        match result {
+            Ok((cfg, results)) => {
+                let passed = !results.is_empty() && results.iter().all(|r| r.passed);
+                all_passed &= passed;
+                if json {
+                    let obj = serde_json::json!({
+                        "run": dir.display().to_string(),
+                        "experiment": cfg.experiment.name,
+                        "passed": passed,
+                        "checks": results,
+                    });
+                    println!("{}", serde_json::to_string(&obj)?);
+                } else {
+                    print!("{}", checks::table(&format!("{} ({})", cfg.experiment.name, dir.display()), &results));
+                    if results.is_empty() {
+                        println!("  no checks declared: counted as a failure");
+                    }
+                }
+            }
+            Err(e) => {
+                all_passed = false;
+                if json {
+                    let obj = serde_json::json!({
+                        "run": dir.display().to_string(),
+                        "passed": false,
+                        "error": format!("{e:#}"),
+                        "checks": [],
+                    });
+                    println!("{}", serde_json::to_string(&obj)?);
+                } else {
+                    println!("{}\n  FAIL: {e:#}", dir.display());
+                }
+            }
+        }
+    }
+    Ok(all_passed)
+}
+
+fn main_inner() -> Result<bool> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::List => {
+            for f in experiment_files()? {
+                match config::load(&f.display().to_string(), None) {
+                    Ok(l) => {
+                        let c = l.config;
+                        let profiles: Vec<&String> = c.profiles.keys().collect();
+                        println!(
+                            "{:<22} {:<10} {}  [profiles: {}]",
+                            c.experiment.name,
+                            c.experiment.paper_figure,
+                            c.experiment.title,
+                            profiles.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    Err(e) => println!("{:<22} INVALID: {e:#}", f.display()),
+                }
+            }
+        }
+        Command::Run {
+            experiment,
+            out,
+            seeds,
+            episodes,
+            profile,
+            threads,
+            force,
+            quiet,
+        } => {
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let dir = run::run(&run::RunOptions {
+                experiment,
+                out,
+                seeds,
+                episodes,
+                profile,
+                threads,
+                force,
+                quiet,
+            })?;
+            if !quiet {
+                eprintln!("done: {} (next: metarl check {})", dir.display(), dir.display());
+            }
+        }
+        Command::Analyze { dir, quiet } => {
+            run::analyze(&dir, quiet)?;
+        }
+        Command::Figures { dir, quiet } => {
+            run::figures(&dir, quiet)?;
+        }
+        Command::Check { dirs, json } => return check(dirs, json),
+        Command::Bench { json, episodes } => {
+            if episodes == 0 {
+                bail!("--episodes must be at least 1");
+            }
+            let mut out = serde_json::Map::new();
+            for f in experiment_files()? {
+                let cfg = config::load(&f.display().to_string(), None)?.config;
+                let t = bench::training_throughput(&cfg, episodes)?;
+                if !json {
+                    println!(
+                        "{:<22} {:>10.0} env steps/s on one core (batch {}, {} units, {} episodes in {:.2}s)",
+                        t.experiment, t.env_steps_per_sec, t.batch, t.hidden, t.episodes, t.seconds
+                    );
+                }
+                out.insert(task_kind(&cfg).to_string(), serde_json::to_value(&t)?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    match main_inner() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Evaluation recording → polars DataFrames → Parquet, written atomically.
+//!
+//! trials.parquet has one row per network step:
+//! seed, episode, step, trial, step_in_trial, obs_0.., action, reward, value,
+//! rpe, p_0.., the task's latent variables, and h_0.. when hidden states are recorded.
+
+use crate::agent::Workspace;
+use crate::tasks::Task;
+use crate::train::{Rollout, UpdateRow};
+use anyhow::{Context, Result};
+use polars::prelude::*;
+use std::fs::File;
+use std::path::Path;
+
+pub struct TrialTable {
+    pub seed: Vec<u64>,
+    pub episode: Vec<u32>,
+    pub step: Vec<u32>,
+    pub trial: Vec<u32>,
+    pub step_in_trial: Vec<u32>,
+    pub obs: Vec<Vec<f32>>,
+    pub action: Vec<u32>,
+    pub reward: Vec<f32>,
+    pub value: Vec<f32>,
+    pub rpe: Vec<f32>,
+    pub probs: Vec<Vec<f32>>,
+    pub latent_names: Vec<String>,
+    pub latents: Vec<Vec<i64>>,
+    pub hidden: Vec<Vec<f32>>,
+}
+
+impl TrialTable {
+    pub fn new(task: &dyn Task, hidden_units: usize) -> Self {
+        TrialTable {
+            seed: vec![],
+            episode: vec![],
+            step: vec![],
+            trial: vec![],
+            step_in_trial: vec![],
+            obs: vec![vec![]; task.obs_dim()],
+            action: vec![],
+            reward: vec![],
+            value: vec![],
+            rpe: vec![],
+            probs: vec![vec![]; task.n_actions()],
+            latent_names: task.latent_names().iter().map(|s| s.to_string()).collect(),
+            latents: vec![vec![]; task.latent_names().len()],
+            hidden: vec![vec![]; hidden_units],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.seed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seed.is_empty()
+    }
+
+    /// Append the first `keep` episodes of a finished rollout, numbering them
+    /// from `first_episode`. The RPE is δ_t = r_t + γ v_{t+1} − v_t with v = 0
+    /// after an episode's last step.
+    pub fn append(&mut self, seed: u64, first_episode: u32, keep: usize, ro: &Rollout, ws: &Workspace, gamma: f32) {
+        let bn = ro.batch;
+        for b in 0..keep {
+            for t in 0..ro.n_steps {
+                let row = t * bn + b;
+                if ro.mask[row] == 0.0 {
+                    break;
+                }
+                let next = row + bn;
+                let v_next = if t + 1 < ro.n_steps && ro.mask[next] > 0.0 { ws.value[next] } else { 0.0 };
+                self.seed.push(seed);
+                self.episode.push(first_episode + b as u32);
+                self.step.push(t as u32);
+                let (trial, sit) = ro.position[row];
+                self.trial.push(trial);
+                self.step_in_trial.push(sit);
+                for (col, v) in self.obs.iter_mut().zip(ro.obs_row(row)) {
+                    col.push(*v);
+                }
+                self.action.push(ro.actions[row] as u32);
+                self.reward.push(ro.rewards[row]);
+                self.value.push(ws.value[row]);
+                self.rpe.push(ro.rewards[row] + gamma * v_next - ws.value[row]);
+                for (col, v) in self.probs.iter_mut().zip(ws.policy(t, b)) {
+                    col.push(*v);
+                }
+                for (col, v) in self.latents.iter_mut().zip(ro.latent_row(row)) {
+                    col.push(*v);
+                }
+                if !self.hidden.is_empty() {
+                    for (col, v) in self.hidden.iter_mut().zip(ws.hidden_state(t, b)) {
+                        col.push(*v);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn into_dataframe(self) -> Result<DataFrame> {
+        let mut cols: Vec<Column> = vec![
+            Column::new("seed".into(), self.seed),
+            Column::new("episode".into(), self.episode),
+            Column::new("step".into(), self.step),
+            Column::new("trial".into(), self.trial),
+            Column::new("step_in_trial".into(), self.step_in_trial),
+        ];
+        for (i, c) in self.obs.into_iter().enumerate() {
+            cols.push(Column::new(format!("obs_{i}").into(), c));
+        }
+        cols.push(Column::new("action".into(), self.action));
+        cols.push(Column::new("reward".into(), self.reward));
+        cols.push(Column::new("value".into(), self.value));
+        cols.push(Column::new("rpe".into(), self.rpe));
+        for (i, c) in self.probs.into_iter().enumerate() {
+            cols.push(Column::new(format!("p_{i}").into(), c));
+        }
+        for (name, c) in self.latent_names.iter().zip(self.latents) {
+            cols.push(Column::new(name.as_str().into(), c));
+        }
+        for (i, c) in self.hidden.into_iter().enumerate() {
+            cols.push(Column::new(format!("h_{i}").into(), c));
+        }
+        Ok(DataFrame::new_infer_height(cols)?)
+    }
+}
+
+/// training.parquet: one row per update and seed.
+pub fn curve_dataframe(per_seed: &[(u64, &[UpdateRow])]) -> Result<DataFrame> {
+    let mut seed = vec![];
+    let mut update = vec![];
+    let mut episodes = vec![];
+    let mut reward = vec![];
+    let mut pl = vec![];
+    let mut vl = vec![];
+    let mut ent = vec![];
+    let mut gn = vec![];
+    let mut sps = vec![];
+    for (s, rows) in per_seed {
+        for r in rows.iter() {
+            seed.push(*s);
+            update.push(r.update);
+            episodes.push(r.episodes);
+            reward.push(r.mean_episode_reward);
+            pl.push(r.policy_loss);
+            vl.push(r.value_loss);
+            ent.push(r.entropy);
+            gn.push(r.grad_norm);
+            sps.push(r.env_steps_per_sec);
+        }
+    }
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("seed".into(), seed),
+        Column::new("update".into(), update),
+        Column::new("episodes".into(), episodes),
+        Column::new("mean_episode_reward".into(), reward),
+        Column::new("policy_loss".into(), pl),
+        Column::new("value_loss".into(), vl),
+        Column::new("entropy".into(), ent),
+        Column::new("grad_norm".into(), gn),
+        Column::new("env_steps_per_sec".into(), sps),
+    ])?)
+}
+
+/// Write a file via a temporary name in the same directory, then rename, so a
+/// crash never leaves a half-written result under the final name.
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    {
+        let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        write(&mut f)?;
+        f.sync_all().ok();
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+pub fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    write_atomic(path, |f| Ok(f.write_all(text.as_bytes())?))
+}
+
+pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_atomic(path, |f| {
+        ParquetWriter::new(f).finish(df)?;
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("cannot read {} as Parquet: {e}", path.display()))
+}

@@ -1,0 +1,282 @@
+//! Batched lock-step rollouts, A2C updates, and frozen-weight evaluation for one seed.
+//!
+//! B episodes run in lock-step; each update averages their losses. The hot loop
+//! (rollout + backward + optimiser) uses buffers allocated once per seed and
+//! neither allocates nor logs.
+
+use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
+use crate::config::Config;
+use crate::record::TrialTable;
+use crate::tasks::{make_task, Task, TaskRng};
+use anyhow::{bail, Result};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+
+/// One RNG stream per seed and purpose, so that e.g. changing the evaluation
+/// does not change training, and results do not depend on thread scheduling.
+pub mod stream {
+    pub const INIT: u64 = 1;
+    pub const TRAIN_TASK: u64 = 2;
+    pub const TRAIN_POLICY: u64 = 3;
+    pub const EVAL_TASK: u64 = 4;
+    pub const EVAL_POLICY: u64 = 5;
+}
+
+pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
+    let mut rng = TaskRng::seed_from_u64(seed);
+    rng.set_stream(purpose);
+    rng
+}
+
+/// Network input at step t: [observation, one-hot previous action, previous
+/// reward, (optional) t / max_steps]. Previous action and reward are zero at
+/// the start of every episode.
+pub fn input_dim(task: &dyn Task, time_input: bool) -> usize {
+    task.obs_dim() + task.n_actions() + 1 + time_input as usize
+}
+
+/// Everything one batch of lock-step episodes produced, row `t * B + b`.
+pub struct Rollout {
+    pub batch: usize,
+    pub n_steps: usize,
+    pub x: Array2<f32>,
+    pub actions: Vec<usize>,
+    pub rewards: Vec<f32>,
+    pub mask: Vec<f32>,
+    pub obs: Vec<f32>,
+    pub position: Vec<(u32, u32)>,
+    pub latents: Vec<i64>,
+    obs_dim: usize,
+    n_latents: usize,
+}
+
+impl Rollout {
+    pub fn new(task: &dyn Task, batch: usize, time_input: bool) -> Self {
+        let rows = batch * task.max_steps();
+        Rollout {
+            batch,
+            n_steps: 0,
+            x: Array2::zeros((batch, input_dim(task, time_input))),
+            actions: vec![0; rows],
+            rewards: vec![0.0; rows],
+            mask: vec![0.0; rows],
+            obs: vec![0.0; rows * task.obs_dim()],
+            position: vec![(0, 0); rows],
+            latents: vec![0; rows * task.latent_names().len()],
+            obs_dim: task.obs_dim(),
+            n_latents: task.latent_names().len(),
+        }
+    }
+
+    pub fn obs_row(&self, row: usize) -> &[f32] {
+        &self.obs[row * self.obs_dim..(row + 1) * self.obs_dim]
+    }
+    pub fn latent_row(&self, row: usize) -> &[i64] {
+        &self.latents[row * self.n_latents..(row + 1) * self.n_latents]
+    }
+}
+
+fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
+    let u: f32 = rng.random();
+    let mut acc = 0.0;
+    for (k, &p) in probs.iter().enumerate() {
+        acc += p;
+        if u < acc {
+            return k;
+        }
+    }
+    probs.len() - 1
+}
+
+/// Run one batch of episodes to completion with parameters `p` (not changed).
+pub fn run_episodes(
+    p: &Params,
+    ws: &mut Workspace,
+    tasks: &mut [Box<dyn Task>],
+    ro: &mut Rollout,
+    task_rng: &mut TaskRng,
+    policy_rng: &mut TaskRng,
+    time_input: bool,
+) {
+    let b_n = tasks.len();
+    let max_steps = tasks[0].max_steps();
+    let n_act = tasks[0].n_actions();
+    let obs_dim = tasks[0].obs_dim();
+    let mut alive = [true; 256];
+    for task in tasks.iter_mut() {
+        task.reset(task_rng);
+    }
+    let mut t = 0;
+    while t < max_steps && alive[..b_n].iter().any(|&a| a) {
+        for b in 0..b_n {
+            let mut x = ro.x.row_mut(b);
+            let x = x.as_slice_mut().unwrap();
+            x.fill(0.0);
+            if !alive[b] {
+                continue;
+            }
+            tasks[b].observe(&mut x[..obs_dim]);
+            if t > 0 {
+                let prev = (t - 1) * b_n + b;
+                x[obs_dim + ro.actions[prev]] = 1.0;
+                x[obs_dim + n_act] = ro.rewards[prev];
+            }
+            if time_input {
+                x[obs_dim + n_act + 1] = t as f32 / max_steps as f32;
+            }
+            let row = t * b_n + b;
+            ro.obs[row * obs_dim..(row + 1) * obs_dim].copy_from_slice(&x[..obs_dim]);
+        }
+        ws.forward_step(p, t, ro.x.view());
+        for b in 0..b_n {
+            let row = t * b_n + b;
+            if !alive[b] {
+                ro.mask[row] = 0.0;
+                ro.rewards[row] = 0.0;
+                ro.actions[row] = 0;
+                continue;
+            }
+            let a = sample(ws.policy(t, b), policy_rng);
+            ro.position[row] = tasks[b].position();
+            let nl = ro.n_latents;
+            let out = tasks[b].step(a, task_rng, &mut ro.latents[row * nl..(row + 1) * nl]);
+            ro.actions[row] = a;
+            ro.rewards[row] = out.reward;
+            ro.mask[row] = 1.0;
+            if out.done {
+                alive[b] = false;
+            }
+        }
+        t += 1;
+    }
+    ro.n_steps = t;
+}
+
+/// One row of training.parquet.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateRow {
+    pub update: u32,
+    pub episodes: u64,
+    pub mean_episode_reward: f64,
+    pub policy_loss: f64,
+    pub value_loss: f64,
+    pub entropy: f64,
+    pub grad_norm: f64,
+    pub env_steps_per_sec: f64,
+}
+
+pub struct TrainedSeed {
+    pub seed: u64,
+    pub params: Params,
+    pub curve: Vec<UpdateRow>,
+    pub env_steps: u64,
+    pub seconds: f64,
+}
+
+/// Train one seed. `on_update(episodes_done, steps_per_sec, mean_reward)` is
+/// called after each update (progress bars); it must be cheap.
+pub fn train_seed(
+    cfg: &Config,
+    seed: u64,
+    mut on_update: impl FnMut(u64, f64, f64),
+) -> Result<TrainedSeed> {
+    let tr = &cfg.training;
+    let batch = tr.batch;
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task)).collect();
+    let time_input = cfg.agent.time_input;
+    let n_in = input_dim(tasks[0].as_ref(), time_input);
+    let n_act = tasks[0].n_actions();
+    let mut params = Params::init(n_in, cfg.agent.hidden, n_act, &mut rng_for(seed, stream::INIT));
+    let mut grad = params.zeros_like();
+    let mut ws = Workspace::new(&params, batch, tasks[0].max_steps());
+    let mut bufs = A2cBuffers::new(&ws);
+    let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
+    let mut opt = Optim::new(tr.optimizer, tr.learning_rate, tr.rmsprop_decay, tr.optimizer_eps, &params);
+    let hyper = A2cHyper {
+        gamma: tr.gamma as f32,
+        value_cost: tr.value_cost as f32,
+        entropy_cost: tr.entropy_cost as f32,
+    };
+    let mut task_rng = rng_for(seed, stream::TRAIN_TASK);
+    let mut policy_rng = rng_for(seed, stream::TRAIN_POLICY);
+    let n_updates = tr.episodes.div_ceil(batch);
+    let mut curve = Vec::with_capacity(n_updates);
+    let start = Instant::now();
+    let mut env_steps = 0u64;
+    for update in 0..n_updates {
+        run_episodes(&params, &mut ws, &mut tasks, &mut ro, &mut task_rng, &mut policy_rng, time_input);
+        let data = RolloutData {
+            n_steps: ro.n_steps,
+            actions: &ro.actions,
+            rewards: &ro.rewards,
+            mask: &ro.mask,
+        };
+        let loss = a2c::loss_and_grad(&params, &mut ws, &mut bufs, &data, hyper, &mut grad);
+        let grad_norm = Optim::clip(&mut grad, tr.grad_clip);
+        let episodes = ((update + 1) * batch) as u64;
+        if !loss.total.is_finite() || !grad_norm.is_finite() {
+            bail!(
+                "seed {seed}: training diverged at episode {episodes} (update {update}): \
+                 policy loss {}, value loss {}, entropy {}, gradient norm {grad_norm}; \
+                 try a lower training.learning_rate or a training.grad_clip",
+                loss.policy_loss,
+                loss.value_loss,
+                loss.entropy
+            );
+        }
+        opt.apply(&mut params, &grad);
+        let steps: f32 = ro.mask[..ro.n_steps * batch].iter().sum();
+        env_steps += steps as u64;
+        let reward: f32 = ro.rewards[..ro.n_steps * batch].iter().sum();
+        let sps = env_steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        let mean_reward = reward as f64 / batch as f64;
+        curve.push(UpdateRow {
+            update: update as u32,
+            episodes,
+            mean_episode_reward: mean_reward,
+            policy_loss: loss.policy_loss,
+            value_loss: loss.value_loss,
+            entropy: loss.entropy,
+            grad_norm,
+            env_steps_per_sec: sps,
+        });
+        on_update(episodes, sps, mean_reward);
+    }
+    if !params.all_finite() {
+        bail!("seed {seed}: parameters became non-finite during training");
+    }
+    Ok(TrainedSeed {
+        seed,
+        params,
+        curve,
+        env_steps,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Frozen-weight evaluation: fresh task instances, the trained parameters
+/// borrowed immutably, every step recorded.
+pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
+    let batch = cfg.training.batch;
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task)).collect();
+    let time_input = cfg.agent.time_input;
+    let mut ws = Workspace::new(params, batch, tasks[0].max_steps());
+    let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
+    let mut task_rng = rng_for(seed, stream::EVAL_TASK);
+    let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
+    let mut table = TrialTable::new(
+        tasks[0].as_ref(),
+        if cfg.evaluation.record_hidden { params.hidden } else { 0 },
+    );
+    let gamma = cfg.training.gamma as f32;
+    let n_episodes = cfg.evaluation.episodes;
+    let mut done = 0;
+    while done < n_episodes {
+        run_episodes(params, &mut ws, &mut tasks, &mut ro, &mut task_rng, &mut policy_rng, time_input);
+        let keep = batch.min(n_episodes - done);
+        table.append(seed, done as u32, keep, &ro, &ws, gamma);
+        done += keep;
+    }
+    table
+}
