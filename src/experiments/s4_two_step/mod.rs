@@ -153,14 +153,26 @@ pub fn lag_weights(trials: &[Trial], lags: usize, l2: f64) -> Result<Vec<Vec<f64
     Ok((0..4).map(|k| w[1 + k * lags..1 + (k + 1) * lags].to_vec()).collect())
 }
 
-/// RPEs of a learner, stage-2 step and reward step per trial.
+/// TD errors of a learner at the stage-2 step and the reward step of each trial,
+/// defined like the network's δ_t = r_t + γ v_{t+1} − v_t: stage-2 step
+/// γ Q2(s2) − Q1(a1); reward step r + γ Q1'(a1') − Q2(s2), where Q1'(a1') is the
+/// value of the next trial's choice (0 after the episode's last trial).
 ///
 /// Both learners learn second-stage values Q2 by a delta rule. The model-based
 /// learner values its stage-1 choice through the known transition model,
 /// Q1(a) = p_c Q2(a) + (1 − p_c) Q2(other); the model-free learner caches
 /// Q1(a) by TD(λ). Values restart at 0.5 each episode, as the network's state does.
-pub fn learner_rpes(trials: &[Trial], model_based: bool, alpha: f64, lambda: f64, p_common: f64) -> Vec<(f64, f64)> {
-    let mut out = Vec::with_capacity(trials.len());
+pub fn learner_rpes(
+    trials: &[Trial],
+    model_based: bool,
+    alpha: f64,
+    lambda: f64,
+    p_common: f64,
+    gamma: f64,
+) -> Vec<(f64, f64)> {
+    // First pass: the value of the chosen action at each trial's start, and Q2(s2) before learning.
+    let mut q1_chosen = Vec::with_capacity(trials.len());
+    let mut q2_seen = Vec::with_capacity(trials.len());
     let mut q2 = [0.5; 2];
     let mut q1 = [0.5; 2];
     for t in trials {
@@ -176,37 +188,64 @@ pub fn learner_rpes(trials: &[Trial], model_based: bool, alpha: f64, lambda: f64
         } else {
             q1[a]
         };
+        q1_chosen.push(q1a);
+        q2_seen.push(q2[s]);
         let d2 = q2[s] - q1a;
         let d3 = r - q2[s];
         if !model_based {
             q1[a] += alpha * (d2 + lambda * d3);
         }
         q2[s] += alpha * d3;
-        out.push((d2, d3));
     }
-    out
+    (0..trials.len())
+        .map(|i| {
+            let t = &trials[i];
+            let next = match trials.get(i + 1) {
+                Some(n) if n.trial != 0 && n.seed == t.seed && n.episode == t.episode => q1_chosen[i + 1],
+                _ => 0.0,
+            };
+            let r = t.rewarded as u8 as f64;
+            (gamma * q2_seen[i] - q1_chosen[i], r + gamma * next - q2_seen[i])
+        })
+        .collect()
+}
+
+/// Whether trial i has a successor in the same episode. The network cannot know
+/// when an episode ends (its value at the last reward step still expects a next
+/// trial), so the final trial of each episode is left out of the RPE regression.
+fn has_next(trials: &[Trial], i: usize) -> bool {
+    trials
+        .get(i + 1)
+        .is_some_and(|n| n.trial != 0 && n.seed == trials[i].seed && n.episode == trials[i].episode)
 }
 
 /// Best r² (over the learning-rate grid and, for model-free, λ ∈ {0, 0.5, 1})
 /// of network RPE ~ learner RPE, stacking the stage-2 and reward steps. Returns
-/// (r² both steps, r² stage-2 step, the learner RPEs of the best fit).
-fn rpe_fit(trials: &[Trial], model_based: bool, alphas: &[f64], p_common: f64) -> (f64, f64, Vec<f64>) {
-    let net: Vec<f64> = trials.iter().flat_map(|t| [t.rpe_stage2, t.rpe_reward]).collect();
-    let net2: Vec<f64> = trials.iter().map(|t| t.rpe_stage2).collect();
+/// (r² both steps, r² stage-2 step, the learner RPEs of the best fit, the network RPEs).
+fn rpe_fit(
+    trials: &[Trial],
+    model_based: bool,
+    alphas: &[f64],
+    p_common: f64,
+    gamma: f64,
+) -> (f64, f64, Vec<f64>, Vec<f64>) {
+    let keep: Vec<usize> = (0..trials.len()).filter(|&i| has_next(trials, i)).collect();
+    let net: Vec<f64> = keep.iter().flat_map(|&i| [trials[i].rpe_stage2, trials[i].rpe_reward]).collect();
+    let net2: Vec<f64> = keep.iter().map(|&i| trials[i].rpe_stage2).collect();
     let lambdas: &[f64] = if model_based { &[0.0] } else { &[0.0, 0.5, 1.0] };
     let mut best = (f64::NEG_INFINITY, 0.0, vec![]);
     for &alpha in alphas {
         for &lambda in lambdas {
-            let rp = learner_rpes(trials, model_based, alpha, lambda, p_common);
-            let both: Vec<f64> = rp.iter().flat_map(|&(a, b)| [a, b]).collect();
+            let rp = learner_rpes(trials, model_based, alpha, lambda, p_common, gamma);
+            let both: Vec<f64> = keep.iter().flat_map(|&i| [rp[i].0, rp[i].1]).collect();
             let r2 = stats::fit_line(&both, &net).r2;
             if r2 > best.0 {
-                let s2: Vec<f64> = rp.iter().map(|p| p.0).collect();
+                let s2: Vec<f64> = keep.iter().map(|&i| rp[i].0).collect();
                 best = (r2, stats::fit_line(&s2, &net2).r2, both);
             }
         }
     }
-    best
+    (best.0, best.1, best.2, net)
 }
 
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
@@ -233,14 +272,14 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .filter(|t| (t.episode as usize) < an.rpe_episodes)
             .cloned()
             .collect();
-        let (mb, mb2, mb_rpe) = rpe_fit(&few, true, &an.learner_alphas, task.common_prob);
-        let (mf, mf2, mf_rpe) = rpe_fit(&few, false, &an.learner_alphas, task.common_prob);
+        let (mb, mb2, mb_rpe, net_rpe) = rpe_fit(&few, true, &an.learner_alphas, task.common_prob, cfg.training.gamma);
+        let (mf, mf2, mf_rpe, _) = rpe_fit(&few, false, &an.learner_alphas, task.common_prob, cfg.training.gamma);
         r2.push([mb, mf, mb2, mf2]);
         if scatter.is_none() {
             scatter = Some(RpeScatter {
                 seed,
                 n_episodes: an.rpe_episodes,
-                network: few.iter().flat_map(|t| [t.rpe_stage2, t.rpe_reward]).collect(),
+                network: net_rpe,
                 model_based: mb_rpe,
                 model_free: mf_rpe,
                 r2_model_based: mb,

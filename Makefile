@@ -1,0 +1,42 @@
+# pfc-metarl — the two commands a fresh machine needs are `make figures` and `make test`.
+# Everything builds once, in the release profile (see Cargo.toml), into CARGO_TARGET_DIR.
+
+CARGO ?= cargo
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+METARL := $(CARGO_TARGET_DIR)/release/metarl
+EXPERIMENTS := $(sort $(wildcard experiments/*.toml))
+
+.PHONY: all build figures test check bench clean
+
+all: figures
+
+build:
+	$(CARGO) build --release --locked
+
+# Train, analyse and plot every experiment at its default budget, then copy the
+# figures into figures/. Re-running replaces the previous runs in runs/.
+figures: build
+	@mkdir -p figures
+	@set -e; for f in $(EXPERIMENTS); do \
+	  name=$$(basename $$f .toml); \
+	  $(METARL) run $$f --out runs/$$name --force; \
+	  cp runs/$$name/figures/*.png runs/$$name/figures/*.svg figures/; \
+	done
+	@echo "figures written to figures/; run 'make check' for the paper's targets"
+
+# The project's tests: unit, gradient checks, task statistics, CLI, determinism and
+# outcome regressions (which train for real on small budgets).
+test:
+	$(CARGO) test --release --locked
+
+# The paper reproduction checks on the runs made by `make figures`.
+check: build
+	$(METARL) check
+
+# Training throughput: criterion benchmark, then env steps/s per experiment.
+bench: build
+	$(CARGO) bench --locked --bench throughput
+	$(METARL) bench
+
+clean:
+	rm -rf runs
