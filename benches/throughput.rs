@@ -7,13 +7,13 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use metarl::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
 use metarl::config;
-use metarl::tasks::{make_task, Task};
+use metarl::tasks::{make_task, Phase, Task};
 use metarl::train::{input_dim, rng_for, run_episodes, Rollout};
 
 fn two_step_update(c: &mut Criterion) {
     let cfg = config::load("s4_two_step", None).expect("experiment file").config;
     let batch = cfg.training.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task)).collect();
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, Phase::Train)).collect();
     let n_in = input_dim(tasks[0].as_ref(), false);
     let mut params = Params::init(n_in, cfg.agent.hidden, 2, &mut rng_for(1, 1));
     let mut grad = params.zeros_like();

@@ -5,7 +5,7 @@
 //! rpe, p_0.., the task's latent variables, and h_0.. when hidden states are recorded.
 
 use crate::agent::Workspace;
-use crate::tasks::Task;
+use crate::tasks::{Latent, LatentKind, Task};
 use crate::train::{Rollout, UpdateRow};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -24,8 +24,8 @@ pub struct TrialTable {
     pub value: Vec<f32>,
     pub rpe: Vec<f32>,
     pub probs: Vec<Vec<f32>>,
-    pub latent_names: Vec<String>,
-    pub latents: Vec<Vec<i64>>,
+    pub latent_specs: Vec<Latent>,
+    pub latents: Vec<Vec<f64>>,
     pub hidden: Vec<Vec<f32>>,
 }
 
@@ -43,8 +43,8 @@ impl TrialTable {
             value: vec![],
             rpe: vec![],
             probs: vec![vec![]; task.n_actions()],
-            latent_names: task.latent_names().iter().map(|s| s.to_string()).collect(),
-            latents: vec![vec![]; task.latent_names().len()],
+            latent_specs: task.latents().to_vec(),
+            latents: vec![vec![]; task.latents().len()],
             hidden: vec![vec![]; hidden_units],
         }
     }
@@ -116,8 +116,11 @@ impl TrialTable {
         for (i, c) in self.probs.into_iter().enumerate() {
             cols.push(Column::new(format!("p_{i}").into(), c));
         }
-        for (name, c) in self.latent_names.iter().zip(self.latents) {
-            cols.push(Column::new(name.as_str().into(), c));
+        for (spec, c) in self.latent_specs.iter().zip(self.latents) {
+            cols.push(match spec.kind {
+                LatentKind::Int => Column::new(spec.name.into(), c.iter().map(|&v| v as i64).collect::<Vec<i64>>()),
+                LatentKind::Float => Column::new(spec.name.into(), c),
+            });
         }
         for (i, c) in self.hidden.into_iter().enumerate() {
             cols.push(Column::new(format!("h_{i}").into(), c));

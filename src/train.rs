@@ -7,7 +7,7 @@
 use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
 use crate::config::Config;
 use crate::record::TrialTable;
-use crate::tasks::{make_task, Task, TaskRng};
+use crate::tasks::{make_task, Phase, Task, TaskRng};
 use anyhow::{bail, Result};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -46,7 +46,7 @@ pub struct Rollout {
     pub mask: Vec<f32>,
     pub obs: Vec<f32>,
     pub position: Vec<(u32, u32)>,
-    pub latents: Vec<i64>,
+    pub latents: Vec<f64>,
     obs_dim: usize,
     n_latents: usize,
 }
@@ -63,16 +63,16 @@ impl Rollout {
             mask: vec![0.0; rows],
             obs: vec![0.0; rows * task.obs_dim()],
             position: vec![(0, 0); rows],
-            latents: vec![0; rows * task.latent_names().len()],
+            latents: vec![0.0; rows * task.latents().len()],
             obs_dim: task.obs_dim(),
-            n_latents: task.latent_names().len(),
+            n_latents: task.latents().len(),
         }
     }
 
     pub fn obs_row(&self, row: usize) -> &[f32] {
         &self.obs[row * self.obs_dim..(row + 1) * self.obs_dim]
     }
-    pub fn latent_row(&self, row: usize) -> &[i64] {
+    pub fn latent_row(&self, row: usize) -> &[f64] {
         &self.latents[row * self.n_latents..(row + 1) * self.n_latents]
     }
 }
@@ -183,7 +183,7 @@ pub fn train_seed(
 ) -> Result<TrainedSeed> {
     let tr = &cfg.training;
     let batch = tr.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task)).collect();
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, Phase::Train)).collect();
     let time_input = cfg.agent.time_input;
     let n_in = input_dim(tasks[0].as_ref(), time_input);
     let n_act = tasks[0].n_actions();
@@ -259,7 +259,7 @@ pub fn train_seed(
 /// borrowed immutably, every step recorded.
 pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
     let batch = cfg.training.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task)).collect();
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, Phase::Test)).collect();
     let time_input = cfg.agent.time_input;
     let mut ws = Workspace::new(params, batch, tasks[0].max_steps());
     let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);

@@ -24,7 +24,7 @@ fn transition_reward_and_swap_rates_match_the_parameters() {
     let mut task = TwoStep::new(cfg);
     let mut rng = rng_for(7, 99);
     let mut agent = rng_for(8, 99);
-    let mut lat = [0i64; 3];
+    let mut lat = [0.0f64; 3];
     let mut obs = [0.0f32; 3];
     let (mut trials, mut common, mut swaps, mut swap_chances) = (0.0, 0.0, 0.0, 0.0);
     let (mut better_n, mut better_r, mut worse_n, mut worse_r) = (0.0, 0.0, 0.0, 0.0);
@@ -38,7 +38,7 @@ fn transition_reward_and_swap_rates_match_the_parameters() {
             let a = agent.random_range(0..2);
             let out = task.step(a, &mut rng, &mut lat);
             assert_eq!(out.reward, 0.0);
-            let (s2, is_common, better) = (lat[0], lat[1], lat[2]);
+            let (s2, is_common, better) = (lat[0] as i64, lat[1] as i64, lat[2] as i64);
             assert_eq!(s2 == a as i64, is_common == 1, "common goes to the chosen action's own state");
             trials += 1.0;
             common += is_common as f64;

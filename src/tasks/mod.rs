@@ -17,6 +17,30 @@ pub struct StepOutcome {
     pub done: bool,
 }
 
+/// Whether a task instance is used for training or for the frozen-weight test
+/// (some tasks draw their parameters from different ranges in the two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Train,
+    Test,
+}
+
+/// How a latent variable is stored in trials.parquet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatentKind {
+    /// Integer column (i64): states, flags, indices.
+    Int,
+    /// Float column (f64): probabilities and other continuous quantities.
+    Float,
+}
+
+/// A latent variable of a task, recorded per step.
+#[derive(Debug, Clone, Copy)]
+pub struct Latent {
+    pub name: &'static str,
+    pub kind: LatentKind,
+}
+
 pub trait Task: Send {
     /// Number of discrete actions.
     fn n_actions(&self) -> usize;
@@ -24,8 +48,8 @@ pub trait Task: Send {
     fn obs_dim(&self) -> usize;
     /// Upper bound on network steps per episode (sizes the rollout buffers).
     fn max_steps(&self) -> usize;
-    /// Names of the latent variables written by `step`, one trial-table column each (integers).
-    fn latent_names(&self) -> &'static [&'static str];
+    /// The latent variables written by `step`, one trial-table column each.
+    fn latents(&self) -> &'static [Latent];
     /// Start a new episode.
     fn reset(&mut self, rng: &mut TaskRng);
     /// The observation for the upcoming step.
@@ -33,11 +57,15 @@ pub trait Task: Send {
     /// (trial index, step within the trial) of the upcoming step.
     fn position(&self) -> (u32, u32);
     /// Take `action`; write this step's latent variables into `latents`.
-    fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [i64]) -> StepOutcome;
+    fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome;
 }
 
-pub fn make_task(cfg: &TaskConfig) -> Box<dyn Task> {
+pub fn make_task(cfg: &TaskConfig, phase: Phase) -> Box<dyn Task> {
     match cfg {
-        TaskConfig::TwoStep(c) => Box::new(two_step::TwoStep::new(c.clone())),
+        TaskConfig::TwoStep(c) => {
+            // The two-step task is the same in training and test.
+            let _ = phase;
+            Box::new(two_step::TwoStep::new(c.clone()))
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! probability in the currently better state and the low one in the other.
 //! At the start of every trial the better state swaps with `swap_prob`.
 
-use super::{StepOutcome, Task, TaskRng};
+use super::{Latent, LatentKind, StepOutcome, Task, TaskRng};
 use crate::config::TwoStepConfig;
 use rand::Rng;
 
@@ -25,7 +25,11 @@ pub struct TwoStep {
 
 /// Latent columns: second-stage state of the trial, common transition (1/0),
 /// the currently better second-stage state.
-const LATENTS: [&str; 3] = ["stage2_state", "common", "better_state"];
+const LATENTS: [Latent; 3] = [
+    Latent { name: "stage2_state", kind: LatentKind::Int },
+    Latent { name: "common", kind: LatentKind::Int },
+    Latent { name: "better_state", kind: LatentKind::Int },
+];
 
 impl TwoStep {
     pub fn new(cfg: TwoStepConfig) -> Self {
@@ -44,7 +48,7 @@ impl Task for TwoStep {
     fn max_steps(&self) -> usize {
         2 * self.cfg.trials_per_episode
     }
-    fn latent_names(&self) -> &'static [&'static str] {
+    fn latents(&self) -> &'static [Latent] {
         &LATENTS
     }
     fn reset(&mut self, rng: &mut TaskRng) {
@@ -59,12 +63,12 @@ impl Task for TwoStep {
     fn position(&self) -> (u32, u32) {
         (self.trial, self.stage)
     }
-    fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [i64]) -> StepOutcome {
+    fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome {
         if self.stage == 0 {
             self.common = rng.random::<f64>() < self.cfg.common_prob;
             self.stage2 = if self.common { action } else { 1 - action };
             self.stage = 1;
-            latents.copy_from_slice(&[self.stage2 as i64, self.common as i64, self.better as i64]);
+            latents.copy_from_slice(&[self.stage2 as f64, self.common as u8 as f64, self.better as f64]);
             return StepOutcome { reward: 0.0, done: false };
         }
         let p = if self.stage2 == self.better {
@@ -73,7 +77,7 @@ impl Task for TwoStep {
             self.cfg.reward_prob_low
         };
         let reward = if rng.random::<f64>() < p { 1.0 } else { 0.0 };
-        latents.copy_from_slice(&[self.stage2 as i64, self.common as i64, self.better as i64]);
+        latents.copy_from_slice(&[self.stage2 as f64, self.common as u8 as f64, self.better as f64]);
         self.trial += 1;
         self.stage = 0;
         let done = self.trial as usize >= self.cfg.trials_per_episode;
