@@ -46,6 +46,7 @@ pub struct ExperimentMeta {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TaskConfig {
     TwoStep(TwoStepConfig),
+    BaitedBandit(BaitedBanditConfig),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +62,23 @@ pub struct TwoStepConfig {
     pub reward_prob_low: f64,
     /// Probability, at the start of each trial, that the better state swaps (paper: 0.025).
     pub swap_prob: f64,
+}
+
+/// The baited two-armed bandit of Simulation 1 (Tsutsui et al. 2016).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaitedBanditConfig {
+    /// p0(L) + p0(R), the sum of the two arms' base probabilities (paper: 0.5).
+    pub p0_sum: f64,
+    /// Training p0(L): uniform on the union of these [low, high] bands
+    /// (paper: [[0, 0.1], [0.2, 0.3], [0.4, 0.5]]; the gaps are held out).
+    pub train_p0_left: Vec<[f64; 2]>,
+    /// Test p0(L): uniform on the union of these bands (paper: [[0, 0.5]]).
+    pub test_p0_left: Vec<[f64; 2]>,
+    /// Training episode length in trials, [min, max], uniform (paper: [50, 100]).
+    pub train_trials: [usize; 2],
+    /// Test episode length in trials, [min, max], uniform (paper: [100, 100]).
+    pub test_trials: [usize; 2],
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -156,6 +174,13 @@ pub struct AnalysisConfig {
     /// Learning rates tried for the model-based and model-free learners (best r² kept for each).
     #[serde(default = "default_alphas")]
     pub learner_alphas: Vec<f64>,
+    /// Trial shuffles averaged into the null of the unit-coding analysis.
+    #[serde(default = "default_shuffles")]
+    pub shuffles: usize,
+}
+
+fn default_shuffles() -> usize {
+    20
 }
 
 fn default_bootstrap() -> usize {
@@ -186,6 +211,10 @@ pub struct FigureConfig {
     /// The paper's approximate values for the stay bars (R-C, R-U, N-C, N-U), read off its figure.
     #[serde(default)]
     pub paper_stay: Vec<f64>,
+    /// A reference lag-1 reward weight marked on the regression panel
+    /// (Simulation 1: the monkeys' 1.25, Tsutsui et al. 2016).
+    #[serde(default)]
+    pub reference_lag1_reward: Option<f64>,
 }
 
 impl Default for FigureConfig {
@@ -276,7 +305,9 @@ pub fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
         return Ok(p);
     }
     for root in [Path::new("."), Path::new(env!("CARGO_MANIFEST_DIR"))] {
-        let candidate = root.join(crate::EXPERIMENTS_DIR).join(format!("{name_or_path}.toml"));
+        let candidate = root
+            .join(crate::EXPERIMENTS_DIR)
+            .join(format!("{name_or_path}.toml"));
         if candidate.exists() {
             return Ok(candidate);
         }
@@ -314,7 +345,10 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
             .and_then(|p| p.get(name))
             .and_then(|p| p.as_table())
             .ok_or_else(|| {
-                anyhow!("{origin}: no profile `{name}` (available: {})", available.join(", "))
+                anyhow!(
+                    "{origin}: no profile `{name}` (available: {})",
+                    available.join(", ")
+                )
             })?
             .clone();
         if overlay.contains_key("profiles") {
@@ -323,7 +357,11 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
         merge(&mut table, &overlay);
     }
     let config: Config = toml::Table::try_into(table).map_err(|e| {
-        let what = if profile.is_some() { " (after applying the profile)" } else { "" };
+        let what = if profile.is_some() {
+            " (after applying the profile)"
+        } else {
+            ""
+        };
         anyhow!("{origin}{what}: {e}")
     })?;
     config.validate().map_err(|e| anyhow!("{origin}: {e}"))?;
@@ -356,6 +394,27 @@ fn check_positive(key: &str, v: usize) -> Result<()> {
     Ok(())
 }
 
+/// A list of [low, high] probability bands for p0(L): non-empty, each band a
+/// probability interval with low <= high and high <= `p0_sum` (so p0(R) >= 0).
+fn check_bands(key: &str, bands: &[[f64; 2]], p0_sum: f64) -> Result<()> {
+    if bands.is_empty() {
+        bail!("key `{key}`: must list at least one [low, high] band");
+    }
+    for (i, &[lo, hi]) in bands.iter().enumerate() {
+        check_prob(&format!("{key}[{i}][0]"), lo)?;
+        check_prob(&format!("{key}[{i}][1]"), hi)?;
+        if lo > hi {
+            bail!("key `{key}[{i}]` = [{lo}, {hi}]: must be [low, high] with low <= high");
+        }
+        if hi > p0_sum {
+            bail!(
+                "key `{key}[{i}]` = [{lo}, {hi}]: p0(L) may not exceed task.p0_sum = {p0_sum} (p0(R) = p0_sum - p0(L) must be >= 0)"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_range(key: &str, v: f64, lo: f64, hi: f64, allowed: &str) -> Result<()> {
     if !(v >= lo && v <= hi) {
         bail!("key `{key}` = {v}: must be {allowed}");
@@ -366,8 +425,14 @@ fn check_range(key: &str, v: f64, lo: f64, hi: f64, allowed: &str) -> Result<()>
 impl Config {
     pub fn validate(&self) -> Result<()> {
         let name = &self.experiment.name;
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            bail!("key `experiment.name` = {name:?}: must be non-empty letters, digits, '_' or '-'");
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!(
+                "key `experiment.name` = {name:?}: must be non-empty letters, digits, '_' or '-'"
+            );
         }
         match &self.task {
             TaskConfig::TwoStep(t) => {
@@ -377,6 +442,27 @@ impl Config {
                 check_prob("task.reward_prob_low", t.reward_prob_low)?;
                 check_prob("task.swap_prob", t.swap_prob)?;
             }
+            TaskConfig::BaitedBandit(t) => {
+                check_prob("task.p0_sum", t.p0_sum)?;
+                for (key, bands) in [
+                    ("task.train_p0_left", &t.train_p0_left),
+                    ("task.test_p0_left", &t.test_p0_left),
+                ] {
+                    check_bands(key, bands, t.p0_sum)?;
+                }
+                for (key, [lo, hi]) in [
+                    ("task.train_trials", t.train_trials),
+                    ("task.test_trials", t.test_trials),
+                ] {
+                    check_positive(key, lo)?;
+                    if lo > hi {
+                        bail!("key `{key}` = [{lo}, {hi}]: must be [min, max] with min <= max");
+                    }
+                    if hi > 100_000 {
+                        bail!("key `{key}` = [{lo}, {hi}]: at most 100000 trials per episode");
+                    }
+                }
+            }
         }
         check_positive("agent.hidden", self.agent.hidden)?;
         let tr = &self.training;
@@ -385,18 +471,43 @@ impl Config {
         if tr.batch > 256 {
             bail!("key `training.batch` = {}: must be at most 256", tr.batch);
         }
-        check_range("training.learning_rate", tr.learning_rate, 1e-12, 1.0, "in (0, 1]")?;
+        check_range(
+            "training.learning_rate",
+            tr.learning_rate,
+            1e-12,
+            1.0,
+            "in (0, 1]",
+        )?;
         check_range("training.gamma", tr.gamma, 0.0, 1.0, "in [0, 1]")?;
         check_range("training.value_cost", tr.value_cost, 0.0, 1e6, ">= 0")?;
         check_range("training.entropy_cost", tr.entropy_cost, 0.0, 1e6, ">= 0")?;
-        check_range("training.grad_clip", tr.grad_clip, 0.0, 1e12, ">= 0 (0 = off)")?;
-        check_range("training.rmsprop_decay", tr.rmsprop_decay, 0.0, 0.999_999, "in [0, 1)")?;
-        check_range("training.optimizer_eps", tr.optimizer_eps, 1e-20, 1.0, "in (0, 1]")?;
+        check_range(
+            "training.grad_clip",
+            tr.grad_clip,
+            0.0,
+            1e12,
+            ">= 0 (0 = off)",
+        )?;
+        check_range(
+            "training.rmsprop_decay",
+            tr.rmsprop_decay,
+            0.0,
+            0.999_999,
+            "in [0, 1)",
+        )?;
+        check_range(
+            "training.optimizer_eps",
+            tr.optimizer_eps,
+            1e-20,
+            1.0,
+            "in (0, 1]",
+        )?;
         check_positive("evaluation.episodes", self.evaluation.episodes)?;
         check_positive("seeds.count", self.seeds.count)?;
         let an = &self.analysis;
         check_positive("analysis.lags", an.lags)?;
         check_positive("analysis.rpe_episodes", an.rpe_episodes)?;
+        check_positive("analysis.shuffles", an.shuffles)?;
         check_range("analysis.logistic_l2", an.logistic_l2, 0.0, 1e6, ">= 0")?;
         if an.learner_alphas.is_empty() {
             bail!("key `analysis.learner_alphas`: must list at least one learning rate");
@@ -406,6 +517,15 @@ impl Config {
         }
         for p in &self.figure.paper_stay {
             check_prob("figure.paper_stay", *p)?;
+        }
+        if let Some(v) = self.figure.reference_lag1_reward {
+            check_range(
+                "figure.reference_lag1_reward",
+                v,
+                -1e6,
+                1e6,
+                "a finite number",
+            )?;
         }
         let known = crate::experiments::metric_names(&self.experiment.analysis)
             .map_err(|e| anyhow!("key `experiment.analysis`: {e}"))?;
@@ -428,6 +548,8 @@ impl Config {
 
     /// The seeds of this run, in order.
     pub fn seed_list(&self) -> Vec<u64> {
-        (0..self.seeds.count as u64).map(|i| self.seeds.first + i).collect()
+        (0..self.seeds.count as u64)
+            .map(|i| self.seeds.first + i)
+            .collect()
     }
 }

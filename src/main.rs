@@ -101,6 +101,7 @@ fn experiment_files() -> Result<Vec<PathBuf>> {
 fn task_kind(cfg: &config::Config) -> &'static str {
     match cfg.task {
         config::TaskConfig::TwoStep(_) => "two_step",
+        config::TaskConfig::BaitedBandit(_) => "baited_bandit",
     }
 }
 
@@ -134,7 +135,13 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                     });
                     println!("{}", serde_json::to_string(&obj)?);
                 } else {
-                    print!("{}", checks::table(&format!("{} ({})", cfg.experiment.name, dir.display()), &results));
+                    print!(
+                        "{}",
+                        checks::table(
+                            &format!("{} ({})", cfg.experiment.name, dir.display()),
+                            &results
+                        )
+                    );
                     if results.is_empty() {
                         println!("  no checks declared: counted as a failure");
                     }
@@ -173,7 +180,11 @@ fn main_inner() -> Result<bool> {
                             c.experiment.name,
                             c.experiment.paper_figure,
                             c.experiment.title,
-                            profiles.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                            profiles
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         );
                     }
                     Err(e) => println!("{:<22} INVALID: {e:#}", f.display()),
@@ -204,7 +215,11 @@ fn main_inner() -> Result<bool> {
                 quiet,
             })?;
             if !quiet {
-                eprintln!("done: {} (next: metarl check {})", dir.display(), dir.display());
+                eprintln!(
+                    "done: {} (next: metarl check {})",
+                    dir.display(),
+                    dir.display()
+                );
             }
         }
         Command::Analyze { dir, quiet } => {

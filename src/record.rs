@@ -60,7 +60,15 @@ impl TrialTable {
     /// Append the first `keep` episodes of a finished rollout, numbering them
     /// from `first_episode`. The RPE is δ_t = r_t + γ v_{t+1} − v_t with v = 0
     /// after an episode's last step.
-    pub fn append(&mut self, seed: u64, first_episode: u32, keep: usize, ro: &Rollout, ws: &Workspace, gamma: f32) {
+    pub fn append(
+        &mut self,
+        seed: u64,
+        first_episode: u32,
+        keep: usize,
+        ro: &Rollout,
+        ws: &Workspace,
+        gamma: f32,
+    ) {
         let bn = ro.batch;
         for b in 0..keep {
             for t in 0..ro.n_steps {
@@ -69,7 +77,11 @@ impl TrialTable {
                     break;
                 }
                 let next = row + bn;
-                let v_next = if t + 1 < ro.n_steps && ro.mask[next] > 0.0 { ws.value[next] } else { 0.0 };
+                let v_next = if t + 1 < ro.n_steps && ro.mask[next] > 0.0 {
+                    ws.value[next]
+                } else {
+                    0.0
+                };
                 self.seed.push(seed);
                 self.episode.push(first_episode + b as u32);
                 self.step.push(t as u32);
@@ -82,7 +94,8 @@ impl TrialTable {
                 self.action.push(ro.actions[row] as u32);
                 self.reward.push(ro.rewards[row]);
                 self.value.push(ws.value[row]);
-                self.rpe.push(ro.rewards[row] + gamma * v_next - ws.value[row]);
+                self.rpe
+                    .push(ro.rewards[row] + gamma * v_next - ws.value[row]);
                 for (col, v) in self.probs.iter_mut().zip(ws.policy(t, b)) {
                     col.push(*v);
                 }
@@ -118,7 +131,10 @@ impl TrialTable {
         }
         for (spec, c) in self.latent_specs.iter().zip(self.latents) {
             cols.push(match spec.kind {
-                LatentKind::Int => Column::new(spec.name.into(), c.iter().map(|&v| v as i64).collect::<Vec<i64>>()),
+                LatentKind::Int => Column::new(
+                    spec.name.into(),
+                    c.iter().map(|&v| v as i64).collect::<Vec<i64>>(),
+                ),
                 LatentKind::Float => Column::new(spec.name.into(), c),
             });
         }
@@ -174,11 +190,13 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
     {
-        let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         write(&mut f)?;
         f.sync_all().ok();
     }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
 

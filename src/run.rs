@@ -89,15 +89,23 @@ pub fn resolve_config(opts: &RunOptions) -> Result<(Config, PathBuf)> {
     if let Some(n) = opts.episodes {
         cfg.training.episodes = n;
     }
-    cfg.validate()
-        .map_err(|e| anyhow::anyhow!("{} (after command-line overrides): {e}", loaded.path.display()))?;
+    cfg.validate().map_err(|e| {
+        anyhow::anyhow!(
+            "{} (after command-line overrides): {e}",
+            loaded.path.display()
+        )
+    })?;
     Ok((cfg, loaded.path))
 }
 
 /// Refuse to touch a directory that already holds results, unless forced.
 fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
     if dir.exists() {
-        let existing: Vec<&str> = RUN_FILES.iter().copied().filter(|f| dir.join(f).exists()).collect();
+        let existing: Vec<&str> = RUN_FILES
+            .iter()
+            .copied()
+            .filter(|f| dir.join(f).exists())
+            .collect();
         if !existing.is_empty() {
             if !force {
                 bail!(
@@ -117,7 +125,8 @@ fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
             }
         }
     }
-    std::fs::create_dir_all(dir.join("checkpoints")).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("checkpoints"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(())
 }
 
@@ -128,7 +137,12 @@ fn bar_style() -> ProgressStyle {
 }
 
 /// Train and evaluate every seed, seeds in parallel on `threads` cores.
-fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Vec<(TrainedSeed, DataFrame)>> {
+fn train_all(
+    cfg: &Config,
+    dir: &Path,
+    threads: usize,
+    quiet: bool,
+) -> Result<Vec<(TrainedSeed, DataFrame)>> {
     let seeds = cfg.seed_list();
     let multi = MultiProgress::with_draw_target(if quiet {
         ProgressDrawTarget::hidden()
@@ -210,8 +224,14 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     stages.insert("train_and_evaluate".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let curves: Vec<(u64, &[train::UpdateRow])> = results.iter().map(|(s, _)| (s.seed, &s.curve[..])).collect();
-    record::write_parquet(&dir.join("training.parquet"), &mut record::curve_dataframe(&curves)?)?;
+    let curves: Vec<(u64, &[train::UpdateRow])> = results
+        .iter()
+        .map(|(s, _)| (s.seed, &s.curve[..]))
+        .collect();
+    record::write_parquet(
+        &dir.join("training.parquet"),
+        &mut record::curve_dataframe(&curves)?,
+    )?;
     let mut trials = results[0].1.clone();
     for (_, df) in &results[1..] {
         trials.vstack_mut(df)?;
@@ -247,7 +267,10 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
-    write_text_atomic(&dir.join("manifest.json"), &serde_json::to_string_pretty(m)?)
+    write_text_atomic(
+        &dir.join("manifest.json"),
+        &serde_json::to_string_pretty(m)?,
+    )
 }
 
 fn record_stage(dir: &Path, stage: &str, seconds: f64) -> Result<()> {
@@ -264,7 +287,10 @@ fn record_stage(dir: &Path, stage: &str, seconds: f64) -> Result<()> {
 /// The resolved config a run directory was made with.
 pub fn run_config(dir: &Path) -> Result<Config> {
     if !dir.is_dir() {
-        bail!("{} is not a run directory (run `metarl run <experiment>` first)", dir.display());
+        bail!(
+            "{} is not a run directory (run `metarl run <experiment>` first)",
+            dir.display()
+        );
     }
     let path = dir.join("config.toml");
     let text = std::fs::read_to_string(&path)
@@ -277,7 +303,10 @@ pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
     let cfg = run_config(dir)?;
     let t = Instant::now();
     let outcomes = experiments::analyze(&cfg, dir)?;
-    write_text_atomic(&dir.join("outcomes.json"), &serde_json::to_string_pretty(&outcomes)?)?;
+    write_text_atomic(
+        &dir.join("outcomes.json"),
+        &serde_json::to_string_pretty(&outcomes)?,
+    )?;
     record_stage(dir, "analyze", t.elapsed().as_secs_f64())?;
     if !quiet {
         eprintln!("wrote {}", dir.join("outcomes.json").display());

@@ -183,16 +183,29 @@ pub fn train_seed(
 ) -> Result<TrainedSeed> {
     let tr = &cfg.training;
     let batch = tr.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, Phase::Train)).collect();
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch)
+        .map(|_| make_task(&cfg.task, Phase::Train))
+        .collect();
     let time_input = cfg.agent.time_input;
     let n_in = input_dim(tasks[0].as_ref(), time_input);
     let n_act = tasks[0].n_actions();
-    let mut params = Params::init(n_in, cfg.agent.hidden, n_act, &mut rng_for(seed, stream::INIT));
+    let mut params = Params::init(
+        n_in,
+        cfg.agent.hidden,
+        n_act,
+        &mut rng_for(seed, stream::INIT),
+    );
     let mut grad = params.zeros_like();
     let mut ws = Workspace::new(&params, batch, tasks[0].max_steps());
     let mut bufs = A2cBuffers::new(&ws);
     let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
-    let mut opt = Optim::new(tr.optimizer, tr.learning_rate, tr.rmsprop_decay, tr.optimizer_eps, &params);
+    let mut opt = Optim::new(
+        tr.optimizer,
+        tr.learning_rate,
+        tr.rmsprop_decay,
+        tr.optimizer_eps,
+        &params,
+    );
     let hyper = A2cHyper {
         gamma: tr.gamma as f32,
         value_cost: tr.value_cost as f32,
@@ -205,7 +218,15 @@ pub fn train_seed(
     let start = Instant::now();
     let mut env_steps = 0u64;
     for update in 0..n_updates {
-        run_episodes(&params, &mut ws, &mut tasks, &mut ro, &mut task_rng, &mut policy_rng, time_input);
+        run_episodes(
+            &params,
+            &mut ws,
+            &mut tasks,
+            &mut ro,
+            &mut task_rng,
+            &mut policy_rng,
+            time_input,
+        );
         let data = RolloutData {
             n_steps: ro.n_steps,
             actions: &ro.actions,
@@ -259,7 +280,9 @@ pub fn train_seed(
 /// borrowed immutably, every step recorded.
 pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
     let batch = cfg.training.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, Phase::Test)).collect();
+    let mut tasks: Vec<Box<dyn Task>> = (0..batch)
+        .map(|_| make_task(&cfg.task, Phase::Test))
+        .collect();
     let time_input = cfg.agent.time_input;
     let mut ws = Workspace::new(params, batch, tasks[0].max_steps());
     let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
@@ -267,13 +290,25 @@ pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
     let mut table = TrialTable::new(
         tasks[0].as_ref(),
-        if cfg.evaluation.record_hidden { params.hidden } else { 0 },
+        if cfg.evaluation.record_hidden {
+            params.hidden
+        } else {
+            0
+        },
     );
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cfg.evaluation.episodes;
     let mut done = 0;
     while done < n_episodes {
-        run_episodes(params, &mut ws, &mut tasks, &mut ro, &mut task_rng, &mut policy_rng, time_input);
+        run_episodes(
+            params,
+            &mut ws,
+            &mut tasks,
+            &mut ro,
+            &mut task_rng,
+            &mut policy_rng,
+            time_input,
+        );
         let keep = batch.min(n_episodes - done);
         table.append(seed, done as u32, keep, &ro, &ws, gamma);
         done += keep;

@@ -13,7 +13,11 @@ const T: usize = 7;
 const N_IN: usize = 5;
 const H: usize = 6;
 const A: usize = 3;
-const HYPER: A2cHyper = A2cHyper { gamma: 0.9, value_cost: 0.4, entropy_cost: 0.3 };
+const HYPER: A2cHyper = A2cHyper {
+    gamma: 0.9,
+    value_cost: 0.4,
+    entropy_cost: 0.3,
+};
 
 struct Fixture {
     params: Params,
@@ -29,12 +33,28 @@ fn fixture() -> Fixture {
     // Larger heads than the default init so that every term has a sizeable gradient.
     params.w_pi.mapv_inplace(|_| rng.random_range(-0.8..0.8));
     params.b_pi.mapv_inplace(|_| rng.random_range(-0.5..0.5));
-    let x = (0..T).map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0))).collect();
+    let x = (0..T)
+        .map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0)))
+        .collect();
     let actions = (0..T * B).map(|_| rng.random_range(0..A)).collect();
     let rewards = (0..T * B).map(|_| rng.random_range(-1.0..1.0)).collect();
     // Episode 2 ends after 4 steps: its later rows are masked.
-    let mask = (0..T * B).map(|row| if row % B == 2 && row / B >= 4 { 0.0 } else { 1.0 }).collect();
-    Fixture { params, x, actions, rewards, mask }
+    let mask = (0..T * B)
+        .map(|row| {
+            if row % B == 2 && row / B >= 4 {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    Fixture {
+        params,
+        x,
+        actions,
+        rewards,
+        mask,
+    }
 }
 
 fn forward(p: &Params, f: &Fixture) -> Workspace {
@@ -59,7 +79,8 @@ fn loss(p: &Params, f: &Fixture, adv: &[f64]) -> f64 {
         let probs: Vec<f64> = ws.probs.row(row).iter().map(|&v| v as f64).collect();
         let ent: f64 = -probs.iter().map(|p| p * p.ln()).sum::<f64>();
         let v = ws.value[row] as f64;
-        total += -probs[f.actions[row]].ln() * adv[row] + HYPER.value_cost as f64 * 0.5 * (ret[row] as f64 - v).powi(2)
+        total += -probs[f.actions[row]].ln() * adv[row]
+            + HYPER.value_cost as f64 * 0.5 * (ret[row] as f64 - v).powi(2)
             - HYPER.entropy_cost as f64 * ent;
     }
     total / B as f64
@@ -69,9 +90,16 @@ fn analytic(f: &Fixture) -> (Params, Vec<f64>) {
     let mut ws = forward(&f.params, f);
     let mut bufs = A2cBuffers::new(&ws);
     let mut grad = f.params.zeros_like();
-    let data = RolloutData { n_steps: T, actions: &f.actions, rewards: &f.rewards, mask: &f.mask };
+    let data = RolloutData {
+        n_steps: T,
+        actions: &f.actions,
+        rewards: &f.rewards,
+        mask: &f.mask,
+    };
     a2c::loss_and_grad(&f.params, &mut ws, &mut bufs, &data, HYPER, &mut grad);
-    let adv = (0..T * B).map(|r| (bufs.returns[r] - ws.value[r]) as f64).collect();
+    let adv = (0..T * B)
+        .map(|r| (bufs.returns[r] - ws.value[r]) as f64)
+        .collect();
     (grad, adv)
 }
 
@@ -99,7 +127,11 @@ fn bptt_matches_finite_differences_for_every_tensor() {
                 loss(&p, &f, &adv)
             };
             let numeric = (shifted(eps) - shifted(-eps)) / (2.0 * eps as f64);
-            let exact: f64 = grad.tensors()[k].iter().zip(&d).map(|(g, dv)| (*g as f64) * (*dv as f64)).sum();
+            let exact: f64 = grad.tensors()[k]
+                .iter()
+                .zip(&d)
+                .map(|(g, dv)| (*g as f64) * (*dv as f64))
+                .sum();
             let tol = 2e-3 + 2e-2 * exact.abs().max(numeric.abs());
             assert!(
                 (numeric - exact).abs() < tol,
@@ -113,7 +145,10 @@ fn bptt_matches_finite_differences_for_every_tensor() {
 fn critic_receives_gradient_and_value_cost_scales_it() {
     let f = fixture();
     let (grad, _) = analytic(&f);
-    assert!(grad.w_v.iter().any(|g| g.abs() > 1e-6), "value head got no gradient");
+    assert!(
+        grad.w_v.iter().any(|g| g.abs() > 1e-6),
+        "value head got no gradient"
+    );
     assert!(grad.b_v[0].abs() > 1e-6);
     // The value bias gradient is exactly value_cost · mean over episodes of Σ (v − R).
     let ws = forward(&f.params, &f);
@@ -147,10 +182,12 @@ fn softmax_is_applied_exactly_once() {
     let ws = forward(&f.params, &f);
     for row in 0..T * B {
         let h = ws.h.row(row);
-        let logits: Vec<f64> = (0..A).map(|k| (f.params.w_pi.row(k).dot(&h) + f.params.b_pi[k]) as f64).collect();
+        let logits: Vec<f64> = (0..A)
+            .map(|k| (f.params.w_pi.row(k).dot(&h) + f.params.b_pi[k]) as f64)
+            .collect();
         let z: f64 = logits.iter().map(|l| l.exp()).sum();
-        for k in 0..A {
-            assert!((ws.probs[[row, k]] as f64 - logits[k].exp() / z).abs() < 1e-5);
+        for (k, l) in logits.iter().enumerate() {
+            assert!((ws.probs[[row, k]] as f64 - l.exp() / z).abs() < 1e-5);
         }
         let s: f32 = ws.probs.row(row).sum();
         assert!((s - 1.0).abs() < 1e-5);

@@ -38,7 +38,10 @@ fn list_shows_the_experiments() {
     let out = metarl(&["list"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("s4_two_step") && text.contains("Fig. 5") && text.contains("quick"), "{text}");
+    assert!(
+        text.contains("s4_two_step") && text.contains("Fig. 5") && text.contains("quick"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -55,7 +58,11 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
     let t = tmp();
     let dir = t.path().join("run");
     let out = tiny_run(&dir, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in [
         "config.toml",
         "manifest.json",
@@ -70,31 +77,62 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
         assert!(dir.join(f).is_file(), "missing {f}");
     }
     // No temporary files are left behind.
-    let leftovers: Vec<PathBuf> = walk(&dir).into_iter().filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp")).collect();
+    let leftovers: Vec<PathBuf> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // One row per network step: 2 seeds × 100 test episodes × 100 trials × 2 steps.
-    let df = ParquetReader::new(std::fs::File::open(dir.join("trials.parquet")).unwrap()).finish().unwrap();
+    let df = ParquetReader::new(std::fs::File::open(dir.join("trials.parquet")).unwrap())
+        .finish()
+        .unwrap();
     assert_eq!(df.height(), 2 * 100 * 200);
     for c in [
-        "seed", "episode", "trial", "step_in_trial", "obs_0", "action", "reward", "value", "rpe", "p_0", "p_1",
-        "stage2_state", "common", "better_state",
+        "seed",
+        "episode",
+        "trial",
+        "step_in_trial",
+        "obs_0",
+        "action",
+        "reward",
+        "value",
+        "rpe",
+        "p_0",
+        "p_1",
+        "stage2_state",
+        "common",
+        "better_state",
     ] {
         assert!(df.column(c).is_ok(), "trials.parquet lacks {c}");
     }
-    let tr = ParquetReader::new(std::fs::File::open(dir.join("training.parquet")).unwrap()).finish().unwrap();
-    assert_eq!(tr.height(), 2 * 2, "32 episodes in batches of 16 = 2 updates per seed");
+    let tr = ParquetReader::new(std::fs::File::open(dir.join("training.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(
+        tr.height(),
+        2 * 2,
+        "32 episodes in batches of 16 = 2 updates per seed"
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["seeds"], serde_json::json!([1, 2]));
-    assert!(manifest["stage_seconds"]["train_and_evaluate"].as_f64().unwrap() > 0.0);
+    assert!(
+        manifest["stage_seconds"]["train_and_evaluate"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
 
     // A second run into the same directory is refused and changes nothing.
     let before = std::fs::read(dir.join("trials.parquet")).unwrap();
     let again = tiny_run(&dir, &[]);
     assert_eq!(again.status.code(), Some(2));
     let err = String::from_utf8_lossy(&again.stderr);
-    assert!(err.contains("already holds results") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("already holds results") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(before, std::fs::read(dir.join("trials.parquet")).unwrap());
     // With --force it replaces them.
     assert!(tiny_run(&dir, &["--force"]).status.success());
@@ -103,7 +141,10 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
     std::fs::remove_file(dir.join("outcomes.json")).unwrap();
     std::fs::remove_dir_all(dir.join("figures")).unwrap();
     let d = dir.to_str().unwrap();
-    assert!(metarl(&["figures", d, "--quiet"]).status.code() == Some(2), "figures needs outcomes.json");
+    assert!(
+        metarl(&["figures", d, "--quiet"]).status.code() == Some(2),
+        "figures needs outcomes.json"
+    );
     assert!(metarl(&["analyze", d, "--quiet"]).status.success());
     assert!(metarl(&["figures", d, "--quiet"]).status.success());
     assert!(dir.join("figures/s4_two_step.png").is_file());
@@ -115,7 +156,10 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
     let checks = v["checks"].as_array().unwrap();
     assert!(checks.len() >= 8);
     for c in checks {
-        assert!(c["name"].is_string() && c["value"].is_number() && c["passed"].is_boolean(), "{c}");
+        assert!(
+            c["name"].is_string() && c["value"].is_number() && c["passed"].is_boolean(),
+            "{c}"
+        );
     }
     let all = checks.iter().all(|c| c["passed"].as_bool().unwrap());
     assert_eq!(v["passed"].as_bool().unwrap(), all);
@@ -130,7 +174,8 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
 fn check_of_a_missing_run_fails() {
     let out = metarl(&["check", "/nonexistent/run", "--json"]);
     assert!(!out.status.success());
-    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
     assert_eq!(v["passed"], serde_json::json!(false));
 }
 
@@ -138,15 +183,35 @@ fn check_of_a_missing_run_fails() {
 fn invalid_experiment_is_refused_before_any_work() {
     let t = tmp();
     let bad = t.path().join("bad.toml");
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/s4_two_step.toml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/s4_two_step.toml"
+    ))
+    .unwrap();
     std::fs::write(&bad, text.replace("swap_prob = 0.025", "swap_prob = -0.1")).unwrap();
     let dir = t.path().join("out");
-    let out = metarl(&["run", bad.to_str().unwrap(), "--out", dir.to_str().unwrap(), "--quiet"]);
+    let out = metarl(&[
+        "run",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml") && err.contains("task.swap_prob"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("task.swap_prob"),
+        "{err}"
+    );
     assert!(!dir.exists(), "nothing may be written for an invalid file");
-    let out = metarl(&["run", "s4_two_step", "--seeds", "0", "--out", dir.to_str().unwrap()]);
+    let out = metarl(&[
+        "run",
+        "s4_two_step",
+        "--seeds",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("seeds.count"));
 }
 

@@ -4,11 +4,18 @@
 use metarl::config;
 
 fn base() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/s4_two_step.toml")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/s4_two_step.toml"
+    ))
+    .unwrap()
 }
 
 fn error_of(text: &str) -> String {
-    format!("{:#}", config::parse(text, "bad.toml", None).expect_err("must be refused"))
+    format!(
+        "{:#}",
+        config::parse(text, "bad.toml", None).expect_err("must be refused")
+    )
 }
 
 #[test]
@@ -33,31 +40,49 @@ fn wrong_type_is_named() {
 #[test]
 fn probability_outside_unit_interval_is_refused() {
     let e = error_of(&base().replace("common_prob = 0.8", "common_prob = 1.5"));
-    assert!(e.contains("task.common_prob") && e.contains("[0, 1]"), "{e}");
+    assert!(
+        e.contains("task.common_prob") && e.contains("[0, 1]"),
+        "{e}"
+    );
 }
 
 #[test]
 fn zero_episodes_is_refused() {
     let e = error_of(&base().replace("episodes = 20000", "episodes = 0"));
-    assert!(e.contains("training.episodes") && e.contains("at least 1"), "{e}");
+    assert!(
+        e.contains("training.episodes") && e.contains("at least 1"),
+        "{e}"
+    );
 }
 
 #[test]
 fn check_on_a_metric_the_experiment_does_not_produce_is_refused() {
-    let e = error_of(&base().replace("metric = \"model_based_index\"", "metric = \"matching_slope\""));
-    assert!(e.contains("matching_slope") && e.contains("model_based_index"), "{e}");
+    let e = error_of(&base().replace(
+        "metric = \"model_based_index\"",
+        "metric = \"matching_slope\"",
+    ));
+    assert!(
+        e.contains("matching_slope") && e.contains("model_based_index"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_task_kind_and_unknown_profile_are_refused() {
     let e = error_of(&base().replace("kind = \"two_step\"", "kind = \"three_step\""));
     assert!(e.contains("three_step"), "{e}");
-    let e = format!("{:#}", config::parse(&base(), "bad.toml", Some("huge")).unwrap_err());
+    let e = format!(
+        "{:#}",
+        config::parse(&base(), "bad.toml", Some("huge")).unwrap_err()
+    );
     assert!(e.contains("huge") && e.contains("quick"), "{e}");
 }
 
 #[test]
 fn missing_file_is_reported() {
-    let e = format!("{:#}", config::load("no_such_experiment", None).unwrap_err());
+    let e = format!(
+        "{:#}",
+        config::load("no_such_experiment", None).unwrap_err()
+    );
     assert!(e.contains("no_such_experiment"), "{e}");
 }

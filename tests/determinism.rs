@@ -7,17 +7,33 @@ use std::process::Command;
 
 fn run(dir: &std::path::Path, threads: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
-        .args(["run", "s4_two_step", "--profile", "quick", "--episodes", "64", "--quiet", "--threads", threads])
+        .args([
+            "run",
+            "s4_two_step",
+            "--profile",
+            "quick",
+            "--episodes",
+            "64",
+            "--quiet",
+            "--threads",
+            threads,
+        ])
         .arg("--out")
         .arg(dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn read(p: std::path::PathBuf) -> DataFrame {
-    ParquetReader::new(std::fs::File::open(p).unwrap()).finish().unwrap()
+    ParquetReader::new(std::fs::File::open(p).unwrap())
+        .finish()
+        .unwrap()
 }
 
 #[test]
@@ -28,15 +44,25 @@ fn results_do_not_depend_on_the_thread_count() {
     run(&b, "2");
     for seed in [1, 2] {
         let f = format!("checkpoints/seed_{seed}.json");
-        assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap(), "{f}");
+        assert_eq!(
+            std::fs::read(a.join(&f)).unwrap(),
+            std::fs::read(b.join(&f)).unwrap(),
+            "{f}"
+        );
     }
     assert!(read(a.join("trials.parquet")).equals(&read(b.join("trials.parquet"))));
     // Training curves match except the measured throughput column.
-    let ta = read(a.join("training.parquet")).drop("env_steps_per_sec").unwrap();
-    let tb = read(b.join("training.parquet")).drop("env_steps_per_sec").unwrap();
+    let ta = read(a.join("training.parquet"))
+        .drop("env_steps_per_sec")
+        .unwrap();
+    let tb = read(b.join("training.parquet"))
+        .drop("env_steps_per_sec")
+        .unwrap();
     assert!(ta.equals(&tb));
-    let oa: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("outcomes.json")).unwrap()).unwrap();
-    let ob: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("outcomes.json")).unwrap()).unwrap();
+    let oa: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("outcomes.json")).unwrap()).unwrap();
+    let ob: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.join("outcomes.json")).unwrap()).unwrap();
     assert_eq!(oa["metrics"], ob["metrics"]);
 }
 
@@ -46,10 +72,20 @@ fn evaluation_leaves_every_weight_bit_identical() {
     cfg.training.episodes = 32;
     cfg.evaluation.episodes = 20;
     let trained = train::train_seed(&cfg, 3, |_, _, _| {}).unwrap();
-    let before: Vec<Vec<u32>> = trained.params.tensors().iter().map(|t| t.iter().map(|v| v.to_bits()).collect()).collect();
+    let before: Vec<Vec<u32>> = trained
+        .params
+        .tensors()
+        .iter()
+        .map(|t| t.iter().map(|v| v.to_bits()).collect())
+        .collect();
     let table = train::evaluate(&cfg, &trained.params, 3);
     assert_eq!(table.len(), 20 * 200);
-    let after: Vec<Vec<u32>> = trained.params.tensors().iter().map(|t| t.iter().map(|v| v.to_bits()).collect()).collect();
+    let after: Vec<Vec<u32>> = trained
+        .params
+        .tensors()
+        .iter()
+        .map(|t| t.iter().map(|v| v.to_bits()).collect())
+        .collect();
     assert_eq!(before, after);
     // And a second evaluation of the same weights reproduces the first exactly.
     let again = train::evaluate(&cfg, &trained.params, 3);

@@ -27,7 +27,11 @@ fn two_step_network_is_model_based_with_frozen_weights() {
     let mb = m("model_based_index");
     println!("model-based index per seed: {:?}", mb.per_seed);
     assert_eq!(mb.per_seed.len(), 2);
-    assert!(mb.per_seed.iter().all(|&v| v > 0.25), "model-based index {:?}", mb.per_seed);
+    assert!(
+        mb.per_seed.iter().all(|&v| v > 0.25),
+        "model-based index {:?}",
+        mb.per_seed
+    );
     // Lag-1 regression weights have the model-based signs on every seed.
     for (name, sign) in [
         ("lag1_common_rewarded", 1.0),
@@ -36,7 +40,11 @@ fn two_step_network_is_model_based_with_frozen_weights() {
         ("lag1_common_unrewarded", -1.0),
     ] {
         let w = m(name);
-        assert!(w.per_seed.iter().all(|&v| v * sign > 0.5), "{name}: {:?}", w.per_seed);
+        assert!(
+            w.per_seed.iter().all(|&v| v * sign > 0.5),
+            "{name}: {:?}",
+            w.per_seed
+        );
     }
     // The network earns more than chance (0.5 reward per trial).
     assert!(m("reward_per_trial").per_seed.iter().all(|&v| v > 0.6));

@@ -39,7 +39,11 @@ fn transition_reward_and_swap_rates_match_the_parameters() {
             let out = task.step(a, &mut rng, &mut lat);
             assert_eq!(out.reward, 0.0);
             let (s2, is_common, better) = (lat[0] as i64, lat[1] as i64, lat[2] as i64);
-            assert_eq!(s2 == a as i64, is_common == 1, "common goes to the chosen action's own state");
+            assert_eq!(
+                s2 == a as i64,
+                is_common == 1,
+                "common goes to the chosen action's own state"
+            );
             trials += 1.0;
             common += is_common as f64;
             if let Some(pb) = prev_better {
@@ -48,7 +52,11 @@ fn transition_reward_and_swap_rates_match_the_parameters() {
             }
             prev_better = Some(better);
             task.observe(&mut obs);
-            assert_eq!(obs[1 + s2 as usize], 1.0, "the second-stage state is observed");
+            assert_eq!(
+                obs[1 + s2 as usize],
+                1.0,
+                "the second-stage state is observed"
+            );
             let out = task.step(agent.random_range(0..2), &mut rng, &mut lat);
             assert_eq!(out.done, trial == 99);
             if s2 == better {
@@ -60,8 +68,24 @@ fn transition_reward_and_swap_rates_match_the_parameters() {
             }
         }
     }
-    assert!(within(common, trials, 0.8), "common rate {}", common / trials);
-    assert!(within(swaps, swap_chances, 0.025), "swap rate {}", swaps / swap_chances);
-    assert!(within(better_r, better_n, 0.9), "better-state reward rate {}", better_r / better_n);
-    assert!(within(worse_r, worse_n, 0.1), "worse-state reward rate {}", worse_r / worse_n);
+    assert!(
+        within(common, trials, 0.8),
+        "common rate {}",
+        common / trials
+    );
+    assert!(
+        within(swaps, swap_chances, 0.025),
+        "swap rate {}",
+        swaps / swap_chances
+    );
+    assert!(
+        within(better_r, better_n, 0.9),
+        "better-state reward rate {}",
+        better_r / better_n
+    );
+    assert!(
+        within(worse_r, worse_n, 0.1),
+        "worse-state reward rate {}",
+        worse_r / worse_n
+    );
 }

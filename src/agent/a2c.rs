@@ -90,7 +90,14 @@ pub fn loss_and_grad(
 ) -> LossStats {
     let (batch, a_n, n) = (ws.batch, ws.n_actions, data.n_steps);
     let rows = n * batch;
-    discounted_returns(data.rewards, data.mask, batch, n, hyper.gamma, &mut bufs.returns);
+    discounted_returns(
+        data.rewards,
+        data.mask,
+        batch,
+        n,
+        hyper.gamma,
+        &mut bufs.returns,
+    );
     let inv_b = 1.0 / batch as f32;
     let mut stats = LossStats::default();
     for row in 0..rows {

@@ -37,6 +37,9 @@ pub struct Workspace {
     dc: Array2<f32>,
 }
 
+/// The policy head supports at most this many actions (stack buffer, no allocation).
+pub const MAX_ACTIONS: usize = 16;
+
 #[inline]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
@@ -45,6 +48,10 @@ fn sigmoid(x: f32) -> f32 {
 impl Workspace {
     pub fn new(params: &Params, batch: usize, max_steps: usize) -> Self {
         let (n_in, hh, a) = (params.n_in, params.hidden, params.n_actions);
+        assert!(
+            a <= MAX_ACTIONS,
+            "a task may have at most {MAX_ACTIONS} actions"
+        );
         let rows = batch * max_steps;
         Workspace {
             batch,
@@ -101,9 +108,12 @@ impl Workspace {
             for (k, v) in g.iter_mut().enumerate() {
                 let pre = *v + bias[k];
                 // Gate 2 (cell candidate) is tanh; the others are sigmoids.
-                *v = if k / hh == 2 { pre.tanh() } else { sigmoid(pre) };
+                *v = if k / hh == 2 {
+                    pre.tanh()
+                } else {
+                    sigmoid(pre)
+                };
             }
-            let local = row - r.start;
             for j in 0..hh {
                 let (i, f, gc, o) = (g[j], g[hh + j], g[2 * hh + j], g[3 * hh + j]);
                 let c_prev = if t == 0 { 0.0 } else { self.c[[row - b, j]] };
@@ -113,7 +123,6 @@ impl Workspace {
                 self.tanh_c[[row, j]] = tc;
                 self.h[[row, j]] = o * tc;
             }
-            let _ = local;
         }
         self.heads_forward(p, t);
     }
@@ -124,10 +133,10 @@ impl Workspace {
         for row in self.rows(t) {
             let h = self.h.row(row);
             let mut max = f32::NEG_INFINITY;
-            let mut logits = [0.0f32; 16];
-            for k in 0..a {
-                logits[k] = p.w_pi.row(k).dot(&h) + p.b_pi[k];
-                max = max.max(logits[k]);
+            let mut logits = [0.0f32; MAX_ACTIONS];
+            for (k, l) in logits.iter_mut().enumerate().take(a) {
+                *l = p.w_pi.row(k).dot(&h) + p.b_pi[k];
+                max = max.max(*l);
             }
             let mut sum = 0.0;
             for l in logits.iter_mut().take(a) {
@@ -135,8 +144,8 @@ impl Workspace {
                 sum += l.exp();
             }
             let log_sum = sum.ln();
-            for k in 0..a {
-                let lp = logits[k] - log_sum;
+            for (k, l) in logits.iter().enumerate().take(a) {
+                let lp = l - log_sum;
                 self.log_probs[[row, k]] = lp;
                 self.probs[[row, k]] = lp.exp();
             }

@@ -65,7 +65,8 @@ impl Optim {
                     .zip(self.first.tensors_mut())
                     .zip(self.second.tensors_mut())
                 {
-                    for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                    for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                    {
                         *m = b1 * *m + (1.0 - b1) * g;
                         *v = b2 * *v + (1.0 - b2) * g * g;
                         *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);

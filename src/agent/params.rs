@@ -26,7 +26,9 @@ pub struct Params {
     pub b_v: Array1<f32>,
 }
 
-pub const TENSOR_NAMES: [&str; 6] = ["lstm.w", "lstm.b", "policy.w", "policy.b", "value.w", "value.b"];
+pub const TENSOR_NAMES: [&str; 6] = [
+    "lstm.w", "lstm.b", "policy.w", "policy.b", "value.w", "value.b",
+];
 
 impl Params {
     pub fn zeros(n_in: usize, hidden: usize, n_actions: usize) -> Self {
@@ -105,7 +107,9 @@ impl Params {
     }
 
     pub fn all_finite(&self) -> bool {
-        self.tensors().iter().all(|t| t.iter().all(|v| v.is_finite()))
+        self.tensors()
+            .iter()
+            .all(|t| t.iter().all(|v| v.is_finite()))
     }
 
     pub fn save_json(&self) -> Result<String> {

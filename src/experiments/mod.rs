@@ -1,6 +1,7 @@
 //! One module per simulation: its analysis (trial table → outcomes) and its
 //! figure (outcomes → PNG/SVG), nothing else.
 
+pub mod s1_reward_history;
 pub mod s4_two_step;
 
 use crate::config::Config;
@@ -56,16 +57,25 @@ impl Outcomes {
     }
 
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not a valid outcomes file", path.display()))
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid outcomes file", path.display()))
     }
 }
 
 /// The metric names an analysis produces (used to validate a TOML's checks).
 pub fn metric_names(analysis: &str) -> Result<Vec<String>> {
     match analysis {
-        "s4_two_step" => Ok(s4_two_step::METRICS.iter().map(|(n, _)| n.to_string()).collect()),
-        other => bail!("unknown analysis {other:?}; known: s4_two_step"),
+        "s4_two_step" => Ok(s4_two_step::METRICS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()),
+        "s1_reward_history" => Ok(s1_reward_history::METRICS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect()),
+        other => bail!("unknown analysis {other:?}; known: s1_reward_history, s4_two_step"),
     }
 }
 
@@ -73,14 +83,20 @@ pub fn metric_names(analysis: &str) -> Result<Vec<String>> {
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     match cfg.experiment.analysis.as_str() {
         "s4_two_step" => s4_two_step::analyze(cfg, run_dir),
+        "s1_reward_history" => s1_reward_history::analyze(cfg, run_dir),
         other => bail!("unknown analysis {other:?}"),
     }
 }
 
 /// Render the figures of a run into `fig_dir` from its outcomes; returns the written stems.
-pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+pub fn render(
+    cfg: &Config,
+    outcomes: &Outcomes,
+    fig_dir: &Path,
+) -> Result<Vec<std::path::PathBuf>> {
     match cfg.experiment.analysis.as_str() {
         "s4_two_step" => s4_two_step::render(cfg, outcomes, fig_dir),
+        "s1_reward_history" => s1_reward_history::render(cfg, outcomes, fig_dir),
         other => bail!("unknown analysis {other:?}"),
     }
 }

@@ -2,6 +2,7 @@
 //! produces observations and rewards, and records every latent variable an
 //! analysis needs (the analyses never re-derive them).
 
+pub mod baited_bandit;
 pub mod two_step;
 
 use crate::config::TaskConfig;
@@ -67,5 +68,6 @@ pub fn make_task(cfg: &TaskConfig, phase: Phase) -> Box<dyn Task> {
             let _ = phase;
             Box::new(two_step::TwoStep::new(c.clone()))
         }
+        TaskConfig::BaitedBandit(c) => Box::new(baited_bandit::BaitedBandit::new(c.clone(), phase)),
     }
 }

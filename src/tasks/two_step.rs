@@ -26,14 +26,30 @@ pub struct TwoStep {
 /// Latent columns: second-stage state of the trial, common transition (1/0),
 /// the currently better second-stage state.
 const LATENTS: [Latent; 3] = [
-    Latent { name: "stage2_state", kind: LatentKind::Int },
-    Latent { name: "common", kind: LatentKind::Int },
-    Latent { name: "better_state", kind: LatentKind::Int },
+    Latent {
+        name: "stage2_state",
+        kind: LatentKind::Int,
+    },
+    Latent {
+        name: "common",
+        kind: LatentKind::Int,
+    },
+    Latent {
+        name: "better_state",
+        kind: LatentKind::Int,
+    },
 ];
 
 impl TwoStep {
     pub fn new(cfg: TwoStepConfig) -> Self {
-        TwoStep { cfg, trial: 0, stage: 0, stage2: 0, common: true, better: 0 }
+        TwoStep {
+            cfg,
+            trial: 0,
+            stage: 0,
+            stage2: 0,
+            common: true,
+            better: 0,
+        }
     }
 }
 
@@ -68,8 +84,15 @@ impl Task for TwoStep {
             self.common = rng.random::<f64>() < self.cfg.common_prob;
             self.stage2 = if self.common { action } else { 1 - action };
             self.stage = 1;
-            latents.copy_from_slice(&[self.stage2 as f64, self.common as u8 as f64, self.better as f64]);
-            return StepOutcome { reward: 0.0, done: false };
+            latents.copy_from_slice(&[
+                self.stage2 as f64,
+                self.common as u8 as f64,
+                self.better as f64,
+            ]);
+            return StepOutcome {
+                reward: 0.0,
+                done: false,
+            };
         }
         let p = if self.stage2 == self.better {
             self.cfg.reward_prob_high
@@ -77,7 +100,11 @@ impl Task for TwoStep {
             self.cfg.reward_prob_low
         };
         let reward = if rng.random::<f64>() < p { 1.0 } else { 0.0 };
-        latents.copy_from_slice(&[self.stage2 as f64, self.common as u8 as f64, self.better as f64]);
+        latents.copy_from_slice(&[
+            self.stage2 as f64,
+            self.common as u8 as f64,
+            self.better as f64,
+        ]);
         self.trial += 1;
         self.stage = 0;
         let done = self.trial as usize >= self.cfg.trials_per_episode;

@@ -20,22 +20,70 @@ use std::path::{Path, PathBuf};
 
 /// Every metric this analysis writes to outcomes.json, with what it is.
 pub const METRICS: [(&str, &str); 16] = [
-    ("stay_rewarded_common", "P(repeat stage-1 choice) after a rewarded trial with a common transition"),
-    ("stay_rewarded_uncommon", "P(repeat) after rewarded, uncommon"),
-    ("stay_unrewarded_common", "P(repeat) after unrewarded, common"),
-    ("stay_unrewarded_uncommon", "P(repeat) after unrewarded, uncommon"),
-    ("model_based_index", "(stay R-C − stay R-U) − (stay N-C − stay N-U)"),
-    ("model_free_index", "(stay R-C + stay R-U) − (stay N-C + stay N-U)"),
-    ("lag1_common_rewarded", "logistic-regression weight of a common, rewarded trial at lag 1"),
-    ("lag1_uncommon_rewarded", "weight of uncommon, rewarded at lag 1"),
-    ("lag1_common_unrewarded", "weight of common, unrewarded at lag 1"),
-    ("lag1_uncommon_unrewarded", "weight of uncommon, unrewarded at lag 1"),
-    ("rpe_r2_model_based", "r² of network RPE ~ model-based learner RPE (stage-2 and reward steps)"),
-    ("rpe_r2_model_free", "r² of network RPE ~ model-free learner RPE (stage-2 and reward steps)"),
-    ("rpe_r2_mb_minus_mf", "r² model-based − r² model-free (stage-2 and reward steps)"),
-    ("rpe_stage2_r2_model_based", "r² at the stage-2 step only, model-based learner"),
-    ("rpe_stage2_r2_model_free", "r² at the stage-2 step only, model-free learner"),
-    ("reward_per_trial", "test reward per trial (chance 0.5, perfect knowledge 0.9)"),
+    (
+        "stay_rewarded_common",
+        "P(repeat stage-1 choice) after a rewarded trial with a common transition",
+    ),
+    (
+        "stay_rewarded_uncommon",
+        "P(repeat) after rewarded, uncommon",
+    ),
+    (
+        "stay_unrewarded_common",
+        "P(repeat) after unrewarded, common",
+    ),
+    (
+        "stay_unrewarded_uncommon",
+        "P(repeat) after unrewarded, uncommon",
+    ),
+    (
+        "model_based_index",
+        "(stay R-C − stay R-U) − (stay N-C − stay N-U)",
+    ),
+    (
+        "model_free_index",
+        "(stay R-C + stay R-U) − (stay N-C + stay N-U)",
+    ),
+    (
+        "lag1_common_rewarded",
+        "logistic-regression weight of a common, rewarded trial at lag 1",
+    ),
+    (
+        "lag1_uncommon_rewarded",
+        "weight of uncommon, rewarded at lag 1",
+    ),
+    (
+        "lag1_common_unrewarded",
+        "weight of common, unrewarded at lag 1",
+    ),
+    (
+        "lag1_uncommon_unrewarded",
+        "weight of uncommon, unrewarded at lag 1",
+    ),
+    (
+        "rpe_r2_model_based",
+        "r² of network RPE ~ model-based learner RPE (stage-2 and reward steps)",
+    ),
+    (
+        "rpe_r2_model_free",
+        "r² of network RPE ~ model-free learner RPE (stage-2 and reward steps)",
+    ),
+    (
+        "rpe_r2_mb_minus_mf",
+        "r² model-based − r² model-free (stage-2 and reward steps)",
+    ),
+    (
+        "rpe_stage2_r2_model_based",
+        "r² at the stage-2 step only, model-based learner",
+    ),
+    (
+        "rpe_stage2_r2_model_free",
+        "r² at the stage-2 step only, model-free learner",
+    ),
+    (
+        "reward_per_trial",
+        "test reward per trial (chance 0.5, perfect knowledge 0.9)",
+    ),
 ];
 
 const TYPE_LABELS: [&str; 4] = [
@@ -68,13 +116,17 @@ impl Trial {
 }
 
 fn col_u64(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
-    let s = df.column(name).map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    let s = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
     let s = s.cast(&DataType::UInt64)?;
     Ok(s.u64()?.into_no_null_iter().collect())
 }
 
 fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let s = df.column(name).map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    let s = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
     let s = s.cast(&DataType::Float64)?;
     Ok(s.f64()?.into_no_null_iter().collect())
 }
@@ -85,12 +137,26 @@ pub fn load_trials(df: &DataFrame) -> Result<Vec<Trial>> {
     let s1 = df.filter(&stage.u32()?.equal(0))?;
     let s2 = df.filter(&stage.u32()?.equal(1))?;
     if s1.height() != s2.height() {
-        bail!("trial table: {} first-stage rows but {} second-stage rows", s1.height(), s2.height());
+        bail!(
+            "trial table: {} first-stage rows but {} second-stage rows",
+            s1.height(),
+            s2.height()
+        );
     }
-    let (seed, ep, tr) = (col_u64(&s1, "seed")?, col_u64(&s1, "episode")?, col_u64(&s1, "trial")?);
-    let (seed2, ep2, tr2) = (col_u64(&s2, "seed")?, col_u64(&s2, "episode")?, col_u64(&s2, "trial")?);
+    let (seed, ep, tr) = (
+        col_u64(&s1, "seed")?,
+        col_u64(&s1, "episode")?,
+        col_u64(&s1, "trial")?,
+    );
+    let (seed2, ep2, tr2) = (
+        col_u64(&s2, "seed")?,
+        col_u64(&s2, "episode")?,
+        col_u64(&s2, "trial")?,
+    );
     if seed != seed2 || ep != ep2 || tr != tr2 {
-        bail!("trial table: first- and second-stage rows are not aligned by (seed, episode, trial)");
+        bail!(
+            "trial table: first- and second-stage rows are not aligned by (seed, episode, trial)"
+        );
     }
     let choice = col_u64(&s1, "action")?;
     let stage2 = col_u64(&s1, "stage2_state")?;
@@ -150,7 +216,9 @@ pub fn lag_weights(trials: &[Trial], lags: usize, l2: f64) -> Result<Vec<Vec<f64
         y.push((cur.choice == 0) as u8 as f64);
     }
     let w = stats::logistic_regression(&x, &y, nf, l2)?;
-    Ok((0..4).map(|k| w[1 + k * lags..1 + (k + 1) * lags].to_vec()).collect())
+    Ok((0..4)
+        .map(|k| w[1 + k * lags..1 + (k + 1) * lags].to_vec())
+        .collect())
 }
 
 /// TD errors of a learner at the stage-2 step and the reward step of each trial,
@@ -201,11 +269,16 @@ pub fn learner_rpes(
         .map(|i| {
             let t = &trials[i];
             let next = match trials.get(i + 1) {
-                Some(n) if n.trial != 0 && n.seed == t.seed && n.episode == t.episode => q1_chosen[i + 1],
+                Some(n) if n.trial != 0 && n.seed == t.seed && n.episode == t.episode => {
+                    q1_chosen[i + 1]
+                }
                 _ => 0.0,
             };
             let r = t.rewarded as u8 as f64;
-            (gamma * q2_seen[i] - q1_chosen[i], r + gamma * next - q2_seen[i])
+            (
+                gamma * q2_seen[i] - q1_chosen[i],
+                r + gamma * next - q2_seen[i],
+            )
         })
         .collect()
 }
@@ -230,9 +303,16 @@ fn rpe_fit(
     gamma: f64,
 ) -> (f64, f64, Vec<f64>, Vec<f64>) {
     let keep: Vec<usize> = (0..trials.len()).filter(|&i| has_next(trials, i)).collect();
-    let net: Vec<f64> = keep.iter().flat_map(|&i| [trials[i].rpe_stage2, trials[i].rpe_reward]).collect();
+    let net: Vec<f64> = keep
+        .iter()
+        .flat_map(|&i| [trials[i].rpe_stage2, trials[i].rpe_reward])
+        .collect();
     let net2: Vec<f64> = keep.iter().map(|&i| trials[i].rpe_stage2).collect();
-    let lambdas: &[f64] = if model_based { &[0.0] } else { &[0.0, 0.5, 1.0] };
+    let lambdas: &[f64] = if model_based {
+        &[0.0]
+    } else {
+        &[0.0, 0.5, 1.0]
+    };
     let mut best = (f64::NEG_INFINITY, 0.0, vec![]);
     for &alpha in alphas {
         for &lambda in lambdas {
@@ -249,7 +329,9 @@ fn rpe_fit(
 }
 
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
-    let TaskConfig::TwoStep(task) = &cfg.task;
+    let TaskConfig::TwoStep(task) = &cfg.task else {
+        bail!("the s4_two_step analysis needs task.kind = \"two_step\"");
+    };
     let an = &cfg.analysis;
     let df = read_parquet(&run_dir.join("trials.parquet"))?;
     let all = load_trials(&df)?;
@@ -272,8 +354,20 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .filter(|t| (t.episode as usize) < an.rpe_episodes)
             .cloned()
             .collect();
-        let (mb, mb2, mb_rpe, net_rpe) = rpe_fit(&few, true, &an.learner_alphas, task.common_prob, cfg.training.gamma);
-        let (mf, mf2, mf_rpe, _) = rpe_fit(&few, false, &an.learner_alphas, task.common_prob, cfg.training.gamma);
+        let (mb, mb2, mb_rpe, net_rpe) = rpe_fit(
+            &few,
+            true,
+            &an.learner_alphas,
+            task.common_prob,
+            cfg.training.gamma,
+        );
+        let (mf, mf2, mf_rpe, _) = rpe_fit(
+            &few,
+            false,
+            &an.learner_alphas,
+            task.common_prob,
+            cfg.training.gamma,
+        );
         r2.push([mb, mf, mb2, mf2]);
         if scatter.is_none() {
             scatter = Some(RpeScatter {
@@ -288,7 +382,13 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }
     }
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map(|m| m.1).unwrap_or("");
+    let desc = |name: &str| {
+        METRICS
+            .iter()
+            .find(|m| m.0 == name)
+            .map(|m| m.1)
+            .unwrap_or("")
+    };
     let mut stay_est = vec![];
     for (k, name) in METRICS[..4].iter().enumerate() {
         let v: Vec<f64> = stay.iter().map(|s| s[k]).collect();
@@ -298,9 +398,17 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
     let mb_index: Vec<f64> = stay.iter().map(|s| (s[0] - s[1]) - (s[2] - s[3])).collect();
     let mb_est = boot(&mb_index, 10);
-    out.add("model_based_index", desc("model_based_index"), mb_est.clone());
+    out.add(
+        "model_based_index",
+        desc("model_based_index"),
+        mb_est.clone(),
+    );
     let mf_index: Vec<f64> = stay.iter().map(|s| (s[0] + s[1]) - (s[2] + s[3])).collect();
-    out.add("model_free_index", desc("model_free_index"), boot(&mf_index, 11));
+    out.add(
+        "model_free_index",
+        desc("model_free_index"),
+        boot(&mf_index, 11),
+    );
     let mut lag_series = vec![];
     for k in 0..4 {
         let per_lag: Vec<Estimate> = (0..an.lags)
@@ -317,13 +425,37 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         });
     }
     let pick = |i: usize| -> Vec<f64> { r2.iter().map(|r| r[i]).collect() };
-    out.add("rpe_r2_model_based", desc("rpe_r2_model_based"), boot(&pick(0), 20));
-    out.add("rpe_r2_model_free", desc("rpe_r2_model_free"), boot(&pick(1), 21));
+    out.add(
+        "rpe_r2_model_based",
+        desc("rpe_r2_model_based"),
+        boot(&pick(0), 20),
+    );
+    out.add(
+        "rpe_r2_model_free",
+        desc("rpe_r2_model_free"),
+        boot(&pick(1), 21),
+    );
     let diff: Vec<f64> = r2.iter().map(|r| r[0] - r[1]).collect();
-    out.add("rpe_r2_mb_minus_mf", desc("rpe_r2_mb_minus_mf"), boot(&diff, 22));
-    out.add("rpe_stage2_r2_model_based", desc("rpe_stage2_r2_model_based"), boot(&pick(2), 23));
-    out.add("rpe_stage2_r2_model_free", desc("rpe_stage2_r2_model_free"), boot(&pick(3), 24));
-    out.add("reward_per_trial", desc("reward_per_trial"), boot(&reward_rate, 25));
+    out.add(
+        "rpe_r2_mb_minus_mf",
+        desc("rpe_r2_mb_minus_mf"),
+        boot(&diff, 22),
+    );
+    out.add(
+        "rpe_stage2_r2_model_based",
+        desc("rpe_stage2_r2_model_based"),
+        boot(&pick(2), 23),
+    );
+    out.add(
+        "rpe_stage2_r2_model_free",
+        desc("rpe_stage2_r2_model_free"),
+        boot(&pick(3), 24),
+    );
+    out.add(
+        "reward_per_trial",
+        desc("reward_per_trial"),
+        boot(&reward_rate, 25),
+    );
 
     let paper = &cfg.figure.paper_stay;
     let data = S4FigureData {
@@ -334,7 +466,12 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .into_iter()
             .enumerate()
             .map(|(k, e)| StayBar {
-                label: ["Rewarded, common", "Rewarded, uncommon", "Unrewarded, common", "Unrewarded, uncommon"][k]
+                label: [
+                    "Rewarded, common",
+                    "Rewarded, uncommon",
+                    "Unrewarded, common",
+                    "Unrewarded, uncommon",
+                ][k]
                     .to_string(),
                 estimate: e,
                 paper: paper.get(k).copied(),

@@ -1,0 +1,205 @@
+//! The baited two-armed bandit of Simulation 1 (paper Fig. 2; Tsutsui et al. 2016,
+//! after Lau & Glimcher 2005), as in shared/SPEC.md.
+//!
+//! Each trial is one network step: the agent chooses left (0) or right (1).
+//! The arms have base probabilities p0(L) and p0(R) = `p0_sum` − p0(L). An arm
+//! that has not been chosen for n consecutive trials pays, when chosen, with
+//! probability 1 − (1 − p0)^(n+1); choosing it resets its n to 0. (This is the
+//! marginal of the classic schedule where a reward is armed with p0 every trial
+//! and waits until collected.) p0(L) is drawn per episode, uniformly on the
+//! union of the phase's bands, and so is the episode length (in trials).
+//! There is no stimulus: the observation is empty (obs_dim 0), so the network
+//! sees only its previous action and reward.
+
+use super::{Latent, LatentKind, Phase, StepOutcome, Task, TaskRng};
+use crate::config::BaitedBanditConfig;
+use rand::Rng;
+
+pub const LEFT: usize = 0;
+pub const RIGHT: usize = 1;
+
+pub struct BaitedBandit {
+    cfg: BaitedBanditConfig,
+    phase: Phase,
+    /// Base probabilities [left, right] of this episode.
+    p0: [f64; 2],
+    /// Consecutive trials each arm has not been chosen.
+    unchosen: [u32; 2],
+    trial: u32,
+    n_trials: u32,
+    heldout: bool,
+}
+
+/// Latent columns, written at every trial (the state *before* this trial's
+/// outcome is drawn):
+/// - `p0_left`: base probability of the left arm in this episode;
+/// - `prob_left`, `prob_right`: each arm's current reward probability
+///   1 − (1 − p0)^(n+1), i.e. what choosing it on this trial would pay with;
+/// - `chosen_prob`: the current reward probability of the arm chosen on this trial
+///   (the value of the upcoming choice in the unit-coding analysis);
+/// - `unchosen_left`, `unchosen_right`: n of each arm before this trial;
+/// - `heldout`: 1 if p0(L) lies in none of the training bands (held out of training);
+/// - `episode_trials`: this episode's length in trials.
+pub const LATENTS: [Latent; 8] = [
+    Latent {
+        name: "p0_left",
+        kind: LatentKind::Float,
+    },
+    Latent {
+        name: "prob_left",
+        kind: LatentKind::Float,
+    },
+    Latent {
+        name: "prob_right",
+        kind: LatentKind::Float,
+    },
+    Latent {
+        name: "chosen_prob",
+        kind: LatentKind::Float,
+    },
+    Latent {
+        name: "unchosen_left",
+        kind: LatentKind::Int,
+    },
+    Latent {
+        name: "unchosen_right",
+        kind: LatentKind::Int,
+    },
+    Latent {
+        name: "heldout",
+        kind: LatentKind::Int,
+    },
+    Latent {
+        name: "episode_trials",
+        kind: LatentKind::Int,
+    },
+];
+
+/// Probability that an arm with base probability `p0`, unchosen for `n` trials, pays.
+pub fn baited_prob(p0: f64, n: u32) -> f64 {
+    1.0 - (1.0 - p0).powi(n as i32 + 1)
+}
+
+/// A draw uniform on the union of closed intervals `bands` (each band weighted
+/// by its width; if every band has zero width, the bands are equally likely).
+pub fn sample_bands(bands: &[[f64; 2]], rng: &mut TaskRng) -> f64 {
+    let total: f64 = bands.iter().map(|b| b[1] - b[0]).sum();
+    if total <= 0.0 {
+        return bands[rng.random_range(0..bands.len())][0];
+    }
+    let mut u = rng.random::<f64>() * total;
+    for b in bands {
+        let w = b[1] - b[0];
+        if u < w {
+            return b[0] + u;
+        }
+        u -= w;
+    }
+    let last = bands[bands.len() - 1];
+    last[1]
+}
+
+/// Whether `x` lies in one of the closed intervals `bands`.
+pub fn in_bands(bands: &[[f64; 2]], x: f64) -> bool {
+    bands.iter().any(|b| x >= b[0] && x <= b[1])
+}
+
+impl BaitedBandit {
+    pub fn new(cfg: BaitedBanditConfig, phase: Phase) -> Self {
+        BaitedBandit {
+            cfg,
+            phase,
+            p0: [0.0; 2],
+            unchosen: [0; 2],
+            trial: 0,
+            n_trials: 1,
+            heldout: false,
+        }
+    }
+
+    fn bands(&self) -> &[[f64; 2]] {
+        match self.phase {
+            Phase::Train => &self.cfg.train_p0_left,
+            Phase::Test => &self.cfg.test_p0_left,
+        }
+    }
+
+    fn trials_range(&self) -> [usize; 2] {
+        match self.phase {
+            Phase::Train => self.cfg.train_trials,
+            Phase::Test => self.cfg.test_trials,
+        }
+    }
+
+    /// Base probabilities [left, right] of the current episode.
+    pub fn p0(&self) -> [f64; 2] {
+        self.p0
+    }
+
+    /// Length of the current episode in trials.
+    pub fn n_trials(&self) -> u32 {
+        self.n_trials
+    }
+
+    /// Start an episode with a given p0(L) and length (tests and analyses).
+    pub fn reset_with(&mut self, p0_left: f64, n_trials: u32) {
+        self.p0 = [p0_left, self.cfg.p0_sum - p0_left];
+        self.unchosen = [0; 2];
+        self.trial = 0;
+        self.n_trials = n_trials.max(1);
+        self.heldout = !in_bands(&self.cfg.train_p0_left, p0_left);
+    }
+}
+
+impl Task for BaitedBandit {
+    fn n_actions(&self) -> usize {
+        2
+    }
+    fn obs_dim(&self) -> usize {
+        0
+    }
+    fn max_steps(&self) -> usize {
+        self.trials_range()[1]
+    }
+    fn latents(&self) -> &'static [Latent] {
+        &LATENTS
+    }
+    fn reset(&mut self, rng: &mut TaskRng) {
+        let p0_left = sample_bands(self.bands(), rng);
+        let [lo, hi] = self.trials_range();
+        let n = rng.random_range(lo..=hi);
+        self.reset_with(p0_left, n as u32);
+    }
+    fn observe(&self, _obs: &mut [f32]) {}
+    fn position(&self) -> (u32, u32) {
+        (self.trial, 0)
+    }
+    fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome {
+        let probs = [
+            baited_prob(self.p0[LEFT], self.unchosen[LEFT]),
+            baited_prob(self.p0[RIGHT], self.unchosen[RIGHT]),
+        ];
+        latents.copy_from_slice(&[
+            self.p0[LEFT],
+            probs[LEFT],
+            probs[RIGHT],
+            probs[action],
+            self.unchosen[LEFT] as f64,
+            self.unchosen[RIGHT] as f64,
+            self.heldout as u8 as f64,
+            self.n_trials as f64,
+        ]);
+        let reward = if rng.random::<f64>() < probs[action] {
+            1.0
+        } else {
+            0.0
+        };
+        self.unchosen[action] = 0;
+        self.unchosen[1 - action] += 1;
+        self.trial += 1;
+        StepOutcome {
+            reward,
+            done: self.trial >= self.n_trials,
+        }
+    }
+}

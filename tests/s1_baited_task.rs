@@ -1,0 +1,208 @@
+//! Task statistics of the baited two-armed bandit (Simulation 1) against its
+//! definition, within binomial bounds (4.5 standard errors, so a correct task
+//! fails with probability < 1e-5 per check), and the validation of its keys.
+
+use metarl::config::{self, BaitedBanditConfig};
+use metarl::tasks::baited_bandit::{baited_prob, BaitedBandit, LATENTS};
+use metarl::tasks::{Phase, Task};
+use metarl::train::rng_for;
+use rand::Rng;
+
+fn within(count: f64, n: f64, p: f64) -> bool {
+    let se = (p * (1.0 - p) / n).sqrt().max(1e-12);
+    (count / n - p).abs() < 4.5 * se
+}
+
+fn paper_config() -> BaitedBanditConfig {
+    BaitedBanditConfig {
+        p0_sum: 0.5,
+        train_p0_left: vec![[0.0, 0.1], [0.2, 0.3], [0.4, 0.5]],
+        test_p0_left: vec![[0.0, 0.5]],
+        train_trials: [50, 100],
+        test_trials: [100, 100],
+    }
+}
+
+fn latent(name: &str) -> usize {
+    LATENTS.iter().position(|l| l.name == name).unwrap()
+}
+
+/// An arm left unchosen for n trials pays with 1 − (1 − p0)^(n+1) when chosen:
+/// a random chooser (P(right) = 0.5) on a
+/// fixed p0(L) = 0.1, p0(R) = 0.4; payoffs tallied by the arm's n, for n = 0..6.
+#[test]
+fn payoff_after_n_unchosen_trials_follows_the_baiting_formula() {
+    let mut task = BaitedBandit::new(paper_config(), Phase::Test);
+    let mut rng = rng_for(3, 99);
+    let mut agent = rng_for(4, 99);
+    let mut lat = [0.0f64; LATENTS.len()];
+    let p0 = [0.1, 0.4];
+    // [arm][n] -> (choices, rewards)
+    let mut tally = [[(0.0f64, 0.0f64); 7]; 2];
+    for _ in 0..4000 {
+        task.reset_with(p0[0], 100);
+        let mut unchosen = [0usize; 2];
+        for t in 0..100u32 {
+            assert_eq!(task.position(), (t, 0));
+            let a = (agent.random::<f64>() < 0.5) as usize;
+            let out = task.step(a, &mut rng, &mut lat);
+            assert_eq!(out.done, t == 99);
+            // The recorded state matches the schedule.
+            assert_eq!(lat[latent("unchosen_left")] as usize, unchosen[0]);
+            assert_eq!(lat[latent("unchosen_right")] as usize, unchosen[1]);
+            let probs = [lat[latent("prob_left")], lat[latent("prob_right")]];
+            for arm in 0..2 {
+                assert!((probs[arm] - baited_prob(p0[arm], unchosen[arm] as u32)).abs() < 1e-12);
+            }
+            assert_eq!(lat[latent("chosen_prob")], probs[a]);
+            assert_eq!(lat[latent("p0_left")], 0.1);
+            assert_eq!(
+                lat[latent("heldout")],
+                0.0,
+                "0.1 lies in the training band [0, 0.1]"
+            );
+            if unchosen[a] < 7 {
+                let cell = &mut tally[a][unchosen[a]];
+                cell.0 += 1.0;
+                cell.1 += out.reward as f64;
+            }
+            unchosen[a] = 0;
+            unchosen[1 - a] += 1;
+        }
+    }
+    for (arm, cells) in tally.iter().enumerate() {
+        for (n, &(c, r)) in cells.iter().enumerate() {
+            let p = 1.0 - (1.0 - p0[arm]).powi(n as i32 + 1);
+            assert!(c > 300.0, "arm {arm}, n = {n}: only {c} choices");
+            assert!(
+                within(r, c, p),
+                "arm {arm}, n = {n}: payoff {} vs {p}",
+                r / c
+            );
+        }
+    }
+}
+
+/// Training draws p0(L) uniformly from the three bands and lengths from 50–100;
+/// test draws p0(L) from [0, 0.5] with 100 trials, flagging the held-out gaps.
+#[test]
+fn train_and_test_draws_follow_their_ranges() {
+    let mut rng = rng_for(5, 99);
+    let mut lat = [0.0f64; LATENTS.len()];
+    let mut train = BaitedBandit::new(paper_config(), Phase::Train);
+    assert_eq!(train.max_steps(), 100);
+    assert_eq!(train.obs_dim(), 0);
+    let n = 6000;
+    let (mut lens, mut bands) = (vec![0usize; 101], [0.0f64; 3]);
+    for _ in 0..n {
+        train.reset(&mut rng);
+        let [l, r] = train.p0();
+        assert!((l + r - 0.5).abs() < 1e-12);
+        let band = [(0.0, 0.1), (0.2, 0.3), (0.4, 0.5)]
+            .iter()
+            .position(|&(lo, hi)| l >= lo && l <= hi)
+            .unwrap_or_else(|| panic!("training p0(L) = {l} outside the bands"));
+        bands[band] += 1.0;
+        lens[train.n_trials() as usize] += 1;
+        // The episode ends exactly at its drawn length.
+        let len = train.n_trials();
+        for t in 0..len {
+            assert_eq!(train.step(0, &mut rng, &mut lat).done, t + 1 == len);
+        }
+    }
+    assert!(lens[..50].iter().all(|&c| c == 0) && lens[50] > 0 && lens[100] > 0);
+    for b in bands {
+        assert!(within(b, n as f64, 1.0 / 3.0), "band shares {bands:?}");
+    }
+    let mut test = BaitedBandit::new(paper_config(), Phase::Test);
+    let mut held = 0.0;
+    for _ in 0..n {
+        test.reset(&mut rng);
+        assert_eq!(test.n_trials(), 100);
+        let l = test.p0()[0];
+        assert!((0.0..=0.5).contains(&l));
+        test.step(0, &mut rng, &mut lat);
+        let gap = (l > 0.1 && l < 0.2) || (l > 0.3 && l < 0.4);
+        assert_eq!(lat[latent("heldout")] == 1.0, gap, "p0(L) = {l}");
+        held += gap as u8 as f64;
+    }
+    assert!(
+        within(held, n as f64, 0.4),
+        "held-out share {}",
+        held / n as f64
+    );
+}
+
+fn base() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/s1_reward_history.toml"
+    ))
+    .unwrap()
+}
+
+fn error_of(text: &str) -> String {
+    format!(
+        "{:#}",
+        config::parse(text, "bad.toml", None).expect_err("must be refused")
+    )
+}
+
+#[test]
+fn the_shipped_experiment_is_valid_with_every_profile() {
+    config::parse(&base(), "s1", None).unwrap();
+    config::parse(&base(), "s1", Some("quick")).unwrap();
+}
+
+#[test]
+fn invalid_baited_bandit_keys_are_named() {
+    let e = error_of(&base().replace("p0_sum = 0.5", "p0_sum = 1.5"));
+    assert!(e.contains("task.p0_sum") && e.contains("[0, 1]"), "{e}");
+    let e = error_of(&base().replace("[0.2, 0.3], [0.4, 0.5]]", "[0.3, 0.2], [0.4, 0.5]]"));
+    assert!(
+        e.contains("task.train_p0_left[1]") && e.contains("low <= high"),
+        "{e}"
+    );
+    let e = error_of(&base().replace(
+        "test_p0_left = [[0.0, 0.5]]",
+        "test_p0_left = [[-0.1, 0.5]]",
+    ));
+    assert!(
+        e.contains("task.test_p0_left[0][0]") && e.contains("[0, 1]"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("test_p0_left = [[0.0, 0.5]]", "test_p0_left = [[0.0, 0.7]]"));
+    assert!(
+        e.contains("task.test_p0_left[0]") && e.contains("p0_sum"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("test_p0_left = [[0.0, 0.5]]", "test_p0_left = []"));
+    assert!(
+        e.contains("task.test_p0_left") && e.contains("at least one"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("train_trials = [50, 100]", "train_trials = [100, 50]"));
+    assert!(
+        e.contains("task.train_trials") && e.contains("min <= max"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("test_trials = [100, 100]", "test_trials = [0, 100]"));
+    assert!(
+        e.contains("task.test_trials") && e.contains("at least 1"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("test_trials = [100, 100]", "test_trials = [100]"));
+    // serde reports type errors inside the tagged [task] table without the
+    // field name; the message still names the file, the table and the problem.
+    assert!(
+        e.contains("bad.toml") && e.contains("task") && e.contains("length 2"),
+        "{e}"
+    );
+    let e = error_of(&base().replace("p0_sum = 0.5", "p0_sum = 0.5\np0_total = 0.5"));
+    assert!(e.contains("p0_total"), "{e}");
+    let e = error_of(&base().replace("shuffles = 20 ", "shuffles = 0 "));
+    assert!(
+        e.contains("analysis.shuffles") && e.contains("at least 1"),
+        "{e}"
+    );
+}
