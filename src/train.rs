@@ -174,6 +174,135 @@ pub struct TrainedSeed {
     pub seconds: f64,
 }
 
+/// B task instances for lock-step episodes, with the workspace and rollout buffers sized for them.
+pub struct LockStep {
+    pub tasks: Vec<Box<dyn Task>>,
+    pub ws: Workspace,
+    pub ro: Rollout,
+    pub time_input: bool,
+}
+
+impl LockStep {
+    pub fn new(cfg: &Config, phase: Phase, params: &Params) -> Self {
+        let batch = cfg.training.batch;
+        let tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, phase)).collect();
+        let ws = Workspace::new(params, batch, tasks[0].max_steps());
+        let ro = Rollout::new(tasks[0].as_ref(), batch, cfg.agent.time_input);
+        LockStep {
+            tasks,
+            ws,
+            ro,
+            time_input: cfg.agent.time_input,
+        }
+    }
+
+    /// Run one batch of episodes with `params` (not changed).
+    pub fn run(&mut self, params: &Params, task_rng: &mut TaskRng, policy_rng: &mut TaskRng) {
+        run_episodes(
+            params,
+            &mut self.ws,
+            &mut self.tasks,
+            &mut self.ro,
+            task_rng,
+            policy_rng,
+            self.time_input,
+        );
+    }
+}
+
+/// What one update did.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateStats {
+    pub loss: a2c::LossStats,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+    pub env_steps: u64,
+    pub total_reward: f64,
+}
+
+/// The whole training state of one seed: parameters, optimiser, buffers and
+/// RNG streams. `update` is one A2C step: a batch of lock-step episodes, the
+/// loss and its gradient, clipping, and the optimiser.
+pub struct Trainer {
+    pub params: Params,
+    grad: Params,
+    opt: Optim,
+    bufs: A2cBuffers,
+    env: LockStep,
+    hyper: A2cHyper,
+    grad_clip: f64,
+    task_rng: TaskRng,
+    policy_rng: TaskRng,
+}
+
+impl Trainer {
+    pub fn new(cfg: &Config, seed: u64) -> Self {
+        let tr = &cfg.training;
+        let probe = make_task(&cfg.task, Phase::Train);
+        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
+        let params = Params::init(
+            n_in,
+            cfg.agent.hidden,
+            probe.n_actions(),
+            &mut rng_for(seed, stream::INIT),
+        );
+        let env = LockStep::new(cfg, Phase::Train, &params);
+        Trainer {
+            grad: params.zeros_like(),
+            opt: Optim::new(
+                tr.optimizer,
+                tr.learning_rate,
+                tr.rmsprop_decay,
+                tr.optimizer_eps,
+                &params,
+            ),
+            bufs: A2cBuffers::new(&env.ws),
+            env,
+            hyper: A2cHyper {
+                gamma: tr.gamma as f32,
+                value_cost: tr.value_cost as f32,
+                entropy_cost: tr.entropy_cost as f32,
+            },
+            grad_clip: tr.grad_clip,
+            task_rng: rng_for(seed, stream::TRAIN_TASK),
+            policy_rng: rng_for(seed, stream::TRAIN_POLICY),
+            params,
+        }
+    }
+
+    /// One update. The parameters are left untouched if the loss or gradient is not finite.
+    pub fn update(&mut self) -> UpdateStats {
+        self.env
+            .run(&self.params, &mut self.task_rng, &mut self.policy_rng);
+        let ro = &self.env.ro;
+        let data = RolloutData {
+            n_steps: ro.n_steps,
+            actions: &ro.actions,
+            rewards: &ro.rewards,
+            mask: &ro.mask,
+        };
+        let loss = a2c::loss_and_grad(
+            &self.params,
+            &mut self.env.ws,
+            &mut self.bufs,
+            &data,
+            self.hyper,
+            &mut self.grad,
+        );
+        let grad_norm = Optim::clip(&mut self.grad, self.grad_clip);
+        if loss.total.is_finite() && grad_norm.is_finite() {
+            self.opt.apply(&mut self.params, &self.grad);
+        }
+        let rows = ro.n_steps * ro.batch;
+        UpdateStats {
+            loss,
+            grad_norm,
+            env_steps: ro.mask[..rows].iter().sum::<f32>() as u64,
+            total_reward: ro.rewards[..rows].iter().map(|&r| r as f64).sum(),
+        }
+    }
+}
+
 /// Train one seed. `on_update(episodes_done, steps_per_sec, mean_reward)` is
 /// called after each update (progress bars); it must be cheap.
 pub fn train_seed(
@@ -181,95 +310,47 @@ pub fn train_seed(
     seed: u64,
     mut on_update: impl FnMut(u64, f64, f64),
 ) -> Result<TrainedSeed> {
-    let tr = &cfg.training;
-    let batch = tr.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch)
-        .map(|_| make_task(&cfg.task, Phase::Train))
-        .collect();
-    let time_input = cfg.agent.time_input;
-    let n_in = input_dim(tasks[0].as_ref(), time_input);
-    let n_act = tasks[0].n_actions();
-    let mut params = Params::init(
-        n_in,
-        cfg.agent.hidden,
-        n_act,
-        &mut rng_for(seed, stream::INIT),
-    );
-    let mut grad = params.zeros_like();
-    let mut ws = Workspace::new(&params, batch, tasks[0].max_steps());
-    let mut bufs = A2cBuffers::new(&ws);
-    let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
-    let mut opt = Optim::new(
-        tr.optimizer,
-        tr.learning_rate,
-        tr.rmsprop_decay,
-        tr.optimizer_eps,
-        &params,
-    );
-    let hyper = A2cHyper {
-        gamma: tr.gamma as f32,
-        value_cost: tr.value_cost as f32,
-        entropy_cost: tr.entropy_cost as f32,
-    };
-    let mut task_rng = rng_for(seed, stream::TRAIN_TASK);
-    let mut policy_rng = rng_for(seed, stream::TRAIN_POLICY);
-    let n_updates = tr.episodes.div_ceil(batch);
+    let batch = cfg.training.batch;
+    let mut trainer = Trainer::new(cfg, seed);
+    let n_updates = cfg.training.episodes.div_ceil(batch);
     let mut curve = Vec::with_capacity(n_updates);
     let start = Instant::now();
     let mut env_steps = 0u64;
     for update in 0..n_updates {
-        run_episodes(
-            &params,
-            &mut ws,
-            &mut tasks,
-            &mut ro,
-            &mut task_rng,
-            &mut policy_rng,
-            time_input,
-        );
-        let data = RolloutData {
-            n_steps: ro.n_steps,
-            actions: &ro.actions,
-            rewards: &ro.rewards,
-            mask: &ro.mask,
-        };
-        let loss = a2c::loss_and_grad(&params, &mut ws, &mut bufs, &data, hyper, &mut grad);
-        let grad_norm = Optim::clip(&mut grad, tr.grad_clip);
+        let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
-        if !loss.total.is_finite() || !grad_norm.is_finite() {
+        if !st.loss.total.is_finite() || !st.grad_norm.is_finite() {
             bail!(
                 "seed {seed}: training diverged at episode {episodes} (update {update}): \
-                 policy loss {}, value loss {}, entropy {}, gradient norm {grad_norm}; \
+                 policy loss {}, value loss {}, entropy {}, gradient norm {}; \
                  try a lower training.learning_rate or a training.grad_clip",
-                loss.policy_loss,
-                loss.value_loss,
-                loss.entropy
+                st.loss.policy_loss,
+                st.loss.value_loss,
+                st.loss.entropy,
+                st.grad_norm
             );
         }
-        opt.apply(&mut params, &grad);
-        let steps: f32 = ro.mask[..ro.n_steps * batch].iter().sum();
-        env_steps += steps as u64;
-        let reward: f32 = ro.rewards[..ro.n_steps * batch].iter().sum();
+        env_steps += st.env_steps;
         let sps = env_steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
-        let mean_reward = reward as f64 / batch as f64;
+        let mean_reward = st.total_reward / batch as f64;
         curve.push(UpdateRow {
             update: update as u32,
             episodes,
             mean_episode_reward: mean_reward,
-            policy_loss: loss.policy_loss,
-            value_loss: loss.value_loss,
-            entropy: loss.entropy,
-            grad_norm,
+            policy_loss: st.loss.policy_loss,
+            value_loss: st.loss.value_loss,
+            entropy: st.loss.entropy,
+            grad_norm: st.grad_norm,
             env_steps_per_sec: sps,
         });
         on_update(episodes, sps, mean_reward);
     }
-    if !params.all_finite() {
+    if !trainer.params.all_finite() {
         bail!("seed {seed}: parameters became non-finite during training");
     }
     Ok(TrainedSeed {
         seed,
-        params,
+        params: trainer.params,
         curve,
         env_steps,
         seconds: start.elapsed().as_secs_f64(),
@@ -280,37 +361,22 @@ pub fn train_seed(
 /// borrowed immutably, every step recorded.
 pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
     let batch = cfg.training.batch;
-    let mut tasks: Vec<Box<dyn Task>> = (0..batch)
-        .map(|_| make_task(&cfg.task, Phase::Test))
-        .collect();
-    let time_input = cfg.agent.time_input;
-    let mut ws = Workspace::new(params, batch, tasks[0].max_steps());
-    let mut ro = Rollout::new(tasks[0].as_ref(), batch, time_input);
+    let mut env = LockStep::new(cfg, Phase::Test, params);
     let mut task_rng = rng_for(seed, stream::EVAL_TASK);
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
-    let mut table = TrialTable::new(
-        tasks[0].as_ref(),
-        if cfg.evaluation.record_hidden {
-            params.hidden
-        } else {
-            0
-        },
-    );
+    let hidden = if cfg.evaluation.record_hidden {
+        params.hidden
+    } else {
+        0
+    };
+    let mut table = TrialTable::new(env.tasks[0].as_ref(), hidden);
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cfg.evaluation.episodes;
     let mut done = 0;
     while done < n_episodes {
-        run_episodes(
-            params,
-            &mut ws,
-            &mut tasks,
-            &mut ro,
-            &mut task_rng,
-            &mut policy_rng,
-            time_input,
-        );
+        env.run(params, &mut task_rng, &mut policy_rng);
         let keep = batch.min(n_episodes - done);
-        table.append(seed, done as u32, keep, &ro, &ws, gamma);
+        table.append(seed, done as u32, keep, &env.ro, &env.ws, gamma);
         done += keep;
     }
     table

@@ -3,19 +3,11 @@
 
 use metarl::config;
 
-fn base() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/experiments/s4_two_step.toml"
-    ))
-    .unwrap()
-}
+mod common;
+use common::error_of;
 
-fn error_of(text: &str) -> String {
-    format!(
-        "{:#}",
-        config::parse(text, "bad.toml", None).expect_err("must be refused")
-    )
+fn base() -> String {
+    common::experiment_text("s4_two_step")
 }
 
 #[test]

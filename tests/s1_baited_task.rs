@@ -133,19 +133,11 @@ fn train_and_test_draws_follow_their_ranges() {
     );
 }
 
-fn base() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/experiments/s1_reward_history.toml"
-    ))
-    .unwrap()
-}
+mod common;
+use common::error_of;
 
-fn error_of(text: &str) -> String {
-    format!(
-        "{:#}",
-        config::parse(text, "bad.toml", None).expect_err("must be refused")
-    )
+fn base() -> String {
+    common::experiment_text("s1_reward_history")
 }
 
 #[test]

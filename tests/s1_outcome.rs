@@ -12,21 +12,12 @@
 //! effect, not the SPEC's 0.5 lower bound, which the default-budget run's
 //! `metarl check` holds (its slope is close to that bound; see README).
 
-use metarl::experiments::Outcomes;
-use metarl::run::{self, RunOptions};
+mod common;
 
 #[test]
 fn baited_bandit_network_matches_and_weighs_past_rewards() {
-    let t = tempfile::tempdir().unwrap();
-    let dir = run::run(&RunOptions {
-        experiment: "s1_reward_history".into(),
-        out: Some(t.path().join("s1")),
-        profile: Some("quick".into()),
-        quiet: true,
-        ..Default::default()
-    })
-    .unwrap();
-    let o = Outcomes::read(&dir.join("outcomes.json")).unwrap();
+    let (tmp, o) = common::run_profile("s1_reward_history", "quick");
+    let dir = tmp.path().join("s1_reward_history");
     let m = |name: &str| o.metrics[name].estimate.clone();
     let reward = m("lag1_reward_weight");
     let slope = m("matching_slope");

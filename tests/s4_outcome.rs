@@ -8,21 +8,11 @@
 //! The test asks for > 0.25 on every seed: more than 10 standard errors above
 //! chance and well below what a trained network reaches.
 
-use metarl::experiments::Outcomes;
-use metarl::run::{self, RunOptions};
+mod common;
 
 #[test]
 fn two_step_network_is_model_based_with_frozen_weights() {
-    let t = tempfile::tempdir().unwrap();
-    let dir = run::run(&RunOptions {
-        experiment: "s4_two_step".into(),
-        out: Some(t.path().join("s4")),
-        profile: Some("quick".into()),
-        quiet: true,
-        ..Default::default()
-    })
-    .unwrap();
-    let o = Outcomes::read(&dir.join("outcomes.json")).unwrap();
+    let (_dir, o) = common::run_profile("s4_two_step", "quick");
     let m = |name: &str| o.metrics[name].estimate.clone();
     let mb = m("model_based_index");
     println!("model-based index per seed: {:?}", mb.per_seed);

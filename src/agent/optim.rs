@@ -76,3 +76,39 @@ impl Optim {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both optimisers drive every parameter of f(θ) = ½ Σ (θ − 1)² to its minimum,
+    /// and clipping bounds the global norm.
+    #[test]
+    fn rmsprop_and_adam_minimise_a_quadratic_and_clip_bounds_the_norm() {
+        for kind in [Optimizer::Rmsprop, Optimizer::Adam] {
+            let mut p = Params::zeros(2, 3, 2);
+            let mut opt = Optim::new(kind, 0.01, 0.99, 1e-8, &p);
+            for _ in 0..3000 {
+                let mut g = p.clone();
+                for t in g.tensors_mut() {
+                    t.iter_mut().for_each(|v| *v -= 1.0);
+                }
+                opt.apply(&mut p, &g);
+            }
+            let worst = p
+                .tensors()
+                .iter()
+                .flat_map(|t| t.iter())
+                .map(|v| (v - 1.0).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                worst < 0.05,
+                "{kind:?}: farthest parameter {worst} from the minimum"
+            );
+        }
+        let mut g = Params::zeros(2, 3, 2);
+        g.w.fill(10.0);
+        let before = Optim::clip(&mut g, 1.0);
+        assert!(before > 1.0 && (g.global_norm() - 1.0).abs() < 1e-4);
+    }
+}
