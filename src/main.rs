@@ -73,6 +73,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print every metric of a run: mean, 95% CI over seeds, per-seed values, what it is.
+    Report { dir: PathBuf },
     /// Training throughput on one core (environment steps per second) for each experiment.
     Bench {
         /// Print {"<task>": {"env_steps_per_sec": ...}, ...}.
@@ -229,6 +231,30 @@ fn main_inner() -> Result<bool> {
             run::figures(&dir, quiet)?;
         }
         Command::Check { dirs, json } => return check(dirs, json),
+        Command::Report { dir } => {
+            let o = Outcomes::read(&dir.join("outcomes.json"))
+                .map_err(|e| anyhow::anyhow!("{e:#} (is {} a finished run?)", dir.display()))?;
+            println!(
+                "{} ({}), {} seeds {:?}; {}",
+                o.experiment,
+                dir.display(),
+                o.seeds.len(),
+                o.seeds,
+                o.ci
+            );
+            for (name, m) in &o.metrics {
+                let e = &m.estimate;
+                let seeds: Vec<String> = e.per_seed.iter().map(|v| format!("{v:.3}")).collect();
+                println!(
+                    "  {name:<34} {:>9.3} [{:.3}, {:.3}]  per seed: {}",
+                    e.mean,
+                    e.ci_low,
+                    e.ci_high,
+                    seeds.join(", ")
+                );
+                println!("  {:<34} {}", "", m.description);
+            }
+        }
         Command::Bench { json, episodes } => {
             if episodes == 0 {
                 bail!("--episodes must be at least 1");
@@ -254,6 +280,11 @@ fn main_inner() -> Result<bool> {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`metarl report DIR | head`) like other Unix tools.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match main_inner() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

@@ -48,7 +48,9 @@ fn list_shows_the_experiments() {
 fn help_explains_the_commands() {
     let out = metarl(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["list", "run", "analyze", "figures", "check", "bench"] {
+    for cmd in [
+        "list", "run", "analyze", "figures", "check", "report", "bench",
+    ] {
         assert!(text.contains(cmd), "{text}");
     }
 }
@@ -164,6 +166,13 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
     let all = checks.iter().all(|c| c["passed"].as_bool().unwrap());
     assert_eq!(v["passed"].as_bool().unwrap(), all);
     assert_eq!(out.status.success(), all);
+    // report prints every metric with its CI and per-seed values.
+    let out = metarl(&["report", d]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("model_based_index") && text.contains("per seed"),
+        "{text}"
+    );
     // The table form names every check.
     let out = metarl(&["check", d]);
     let text = String::from_utf8_lossy(&out.stdout);
