@@ -13,6 +13,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -175,11 +176,16 @@ fn train_all(
                         pb.set_message(format!("{sps:>8.0} steps/s, reward/episode {reward:6.1}"));
                     }
                 })?;
-                pb.finish_with_message(format!(
+                let done = format!(
                     "done in {:.1}s ({:.0} steps/s)",
                     trained.seconds,
                     trained.env_steps as f64 / trained.seconds
-                ));
+                );
+                // Without a terminal the bars are hidden: log one line per seed instead.
+                if !quiet && !std::io::stderr().is_terminal() {
+                    eprintln!("seed {seed}: trained, {done}");
+                }
+                pb.finish_with_message(done);
                 let ckpt = dir.join("checkpoints").join(format!("seed_{seed}.json"));
                 write_text_atomic(&ckpt, &trained.params.save_json()?)?;
                 let table = train::evaluate(cfg, &trained.params, seed);
