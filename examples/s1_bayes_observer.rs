@@ -1,0 +1,124 @@
+//! A reference agent for Simulation 1: what reward/choice kernel does a good
+//! learner show on this baited schedule? The agent is Bayesian about p0(L)
+//! (uniform prior on [0, p0_sum], a 201-point grid), knows the baiting rule and
+//! its own choice history, and chooses with a softmax of inverse temperature β
+//! on the two arms' posterior expected reward probabilities. It plays the test
+//! episodes of `experiments/s1_reward_history.toml` (8 groups × 300 episodes,
+//! like 8 seeds) and is analysed with the network's own history regression.
+//!
+//!     cargo run --release --example s1_bayes_observer
+
+use anyhow::{bail, Result};
+use metarl::config::{self, TaskConfig};
+use metarl::experiments::s1_reward_history::{history_weights, matching, Trial};
+use metarl::stats::bootstrap_mean;
+use metarl::tasks::baited_bandit::{baited_prob, LATENTS, RIGHT};
+use metarl::tasks::{make_task, Phase};
+use metarl::train::rng_for;
+use rand::Rng;
+
+const GRID: usize = 201;
+const GROUPS: u64 = 8;
+const EPISODES: u32 = 300;
+
+fn main() -> Result<()> {
+    let cfg = config::load("s1_reward_history", None)?.config;
+    let TaskConfig::BaitedBandit(task_cfg) = &cfg.task else {
+        bail!("s1_reward_history is not a baited-bandit experiment");
+    };
+    let sum = task_cfg.p0_sum;
+    let grid: Vec<f64> = (0..GRID)
+        .map(|i| sum * i as f64 / (GRID - 1) as f64)
+        .collect();
+    let latent = |name: &str| LATENTS.iter().position(|l| l.name == name).unwrap();
+    let (i_prob, i_held) = (latent("chosen_prob"), latent("heldout"));
+    let lags = cfg.analysis.lags;
+    println!("β     reward weights, lags 1-6                 choice weights, lags 1-6                 lag1−lag5 [95% CI]      slope  reward/trial");
+    for beta in [5.0, 10.0, 20.0, 40.0] {
+        let (mut rw, mut cw, mut decay, mut slope, mut reward) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for group in 0..GROUPS {
+            let mut task = make_task(&cfg.task, Phase::Test);
+            let mut rng = rng_for(100 + group, 1);
+            let mut agent_rng = rng_for(100 + group, 2);
+            let mut lat = vec![0.0; LATENTS.len()];
+            let mut trials = vec![];
+            for episode in 0..EPISODES {
+                task.reset(&mut rng);
+                let mut log_post = vec![0.0f64; GRID];
+                let mut unchosen = [0u32; 2];
+                let mut t = 0;
+                loop {
+                    let max = log_post.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let post: Vec<f64> = log_post.iter().map(|l| (l - max).exp()).collect();
+                    let z: f64 = post.iter().sum();
+                    let ev = |arm: usize| -> f64 {
+                        grid.iter()
+                            .zip(&post)
+                            .map(|(&pl, w)| {
+                                w * baited_prob(
+                                    if arm == RIGHT { sum - pl } else { pl },
+                                    unchosen[arm],
+                                )
+                            })
+                            .sum::<f64>()
+                            / z
+                    };
+                    let p_right = 1.0 / (1.0 + (-beta * (ev(1) - ev(0))).exp());
+                    let a = (agent_rng.random::<f64>() < p_right) as usize;
+                    let out = task.step(a, &mut rng, &mut lat);
+                    let r = out.reward > 0.5;
+                    for (l, &pl) in log_post.iter_mut().zip(&grid) {
+                        let q = baited_prob(if a == RIGHT { sum - pl } else { pl }, unchosen[a]);
+                        *l += if r {
+                            q.max(1e-300).ln()
+                        } else {
+                            (1.0 - q).max(1e-300).ln()
+                        };
+                    }
+                    unchosen[a] = 0;
+                    unchosen[1 - a] += 1;
+                    trials.push(Trial {
+                        seed: group,
+                        episode,
+                        trial: t,
+                        choice: a as u32,
+                        rewarded: r,
+                        chosen_prob: lat[i_prob],
+                        heldout: lat[i_held] == 1.0,
+                    });
+                    t += 1;
+                    if out.done {
+                        break;
+                    }
+                }
+            }
+            let (w_r, w_c) = history_weights(&trials, lags, cfg.analysis.logistic_l2)?;
+            decay.push(w_r[0] - w_r[4]);
+            rw.push(w_r);
+            cw.push(w_c);
+            slope.push(matching(&trials).slope);
+            reward.push(trials.iter().filter(|t| t.rewarded).count() as f64 / trials.len() as f64);
+        }
+        let mean_at =
+            |w: &[Vec<f64>], k: usize| w.iter().map(|v| v[k]).sum::<f64>() / w.len() as f64;
+        let fmt = |w: &[Vec<f64>]| {
+            (0..6)
+                .map(|k| format!("{:6.2}", mean_at(w, k)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let d = bootstrap_mean(&decay, 10_000, 1);
+        println!(
+            "{beta:<5} {}   {}   {:6.3} [{:.3}, {:.3}]   {:.3}  {:.3}",
+            fmt(&rw),
+            fmt(&cw),
+            d.mean,
+            d.ci_low,
+            d.ci_high,
+            slope.iter().sum::<f64>() / slope.len() as f64,
+            reward.iter().sum::<f64>() / reward.len() as f64
+        );
+    }
+    Ok(())
+}
