@@ -213,6 +213,27 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
     .with_context(|| format!("writing {}", path.display()))
 }
 
+/// A column of a trial table as u64 / f64 values, with an error naming a missing column.
+pub fn col_u64(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
+    let s = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    Ok(s.cast(&DataType::UInt64)?
+        .u64()?
+        .into_no_null_iter()
+        .collect())
+}
+
+pub fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let s = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    Ok(s.cast(&DataType::Float64)?
+        .f64()?
+        .into_no_null_iter()
+        .collect())
+}
+
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     ParquetReader::new(f)

@@ -34,7 +34,7 @@ pub mod figure_data;
 
 use super::Outcomes;
 use crate::config::{Config, TaskConfig};
-use crate::record::read_parquet;
+use crate::record::{col_f64, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, PartialCorrelation};
 use crate::tasks::baited_bandit::RIGHT;
 use anyhow::{bail, Context, Result};
@@ -100,26 +100,6 @@ pub struct Trial {
     /// Current reward probability of the chosen arm (task latent `chosen_prob`).
     pub chosen_prob: f64,
     pub heldout: bool,
-}
-
-fn col_u64(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
-    let s = df
-        .column(name)
-        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
-    Ok(s.cast(&DataType::UInt64)?
-        .u64()?
-        .into_no_null_iter()
-        .collect())
-}
-
-fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let s = df
-        .column(name)
-        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
-    Ok(s.cast(&DataType::Float64)?
-        .f64()?
-        .into_no_null_iter()
-        .collect())
 }
 
 /// The trials of the table sorted by (seed, episode, trial), and the hidden

@@ -11,7 +11,7 @@ pub mod figure_data;
 
 use super::Outcomes;
 use crate::config::{Config, TaskConfig};
-use crate::record::read_parquet;
+use crate::record::{col_f64, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate};
 use anyhow::{bail, Context, Result};
 use figure_data::*;
@@ -113,22 +113,6 @@ impl Trial {
     fn kind(&self) -> usize {
         (!self.common) as usize + 2 * (!self.rewarded) as usize
     }
-}
-
-fn col_u64(df: &DataFrame, name: &str) -> Result<Vec<u64>> {
-    let s = df
-        .column(name)
-        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
-    let s = s.cast(&DataType::UInt64)?;
-    Ok(s.u64()?.into_no_null_iter().collect())
-}
-
-fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
-    let s = df
-        .column(name)
-        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
-    let s = s.cast(&DataType::Float64)?;
-    Ok(s.f64()?.into_no_null_iter().collect())
 }
 
 /// Read the trial table into per-trial records (stage-1 row + stage-2 row).
