@@ -700,8 +700,12 @@ pub struct ScatterPanel<'a> {
     pub x: &'a [f64],
     pub y: &'a [f64],
     pub color: RGBColor,
+    /// Per-point colours (same length as `x`), overriding `color`.
+    pub point_colors: Option<&'a [RGBColor]>,
     /// r² to print; computed from the least-squares fit if None.
     pub r2: Option<f64>,
+    /// A second line under the r² label.
+    pub note: Option<String>,
 }
 
 /// Scatter of many points (small translucent dots) with the least-squares
@@ -748,8 +752,16 @@ pub fn draw_scatter_panel<DB: DrawingBackend>(
         .draw_series(
             p.x.iter()
                 .zip(p.y)
-                .filter(|(a, b)| a.is_finite() && b.is_finite())
-                .map(|(&a, &b)| Circle::new((a, b), 2, p.color.mix(0.25).filled())),
+                .enumerate()
+                .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+                .map(|(i, (&a, &b))| {
+                    let c = p
+                        .point_colors
+                        .and_then(|c| c.get(i))
+                        .copied()
+                        .unwrap_or(p.color);
+                    Circle::new((a, b), 2, c.mix(0.25).filled())
+                }),
         )
         .map_err(plot_err)?;
 
@@ -763,7 +775,10 @@ pub fn draw_scatter_panel<DB: DrawingBackend>(
     }
     if let Some(r2) = p.r2.or(fit.map(|f| f.2)) {
         let pixels = chart.plotting_area().strip_coord_spec();
-        let text = format!("r\u{b2} = {r2:.2}");
+        let mut text = format!("r\u{b2} = {r2:.2}");
+        if let Some(note) = &p.note {
+            text = format!("{text}; {note}");
+        }
         let style = font(NOTE_SIZE);
         let (tw, th) = pixels.estimate_text_size(&text, &style).map_err(plot_err)?;
         let (px, py) = (10, 8);

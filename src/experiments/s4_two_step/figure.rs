@@ -128,7 +128,20 @@ fn draw_rpe<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S4FigureData)
         r.n_episodes,
         r.network.len()
     );
-    let body = plot::draw_panel_header(area, "c", "Network RPE", Some(&note), &[], HEADER)?;
+    // Stage-2 steps (where the two learners differ) in orange, reward steps in blue.
+    let legend = [
+        plot::LegendEntry::new(plot::LegendMark::Dot(plot::ORANGE), "stage-2 step"),
+        plot::LegendEntry::new(plot::LegendMark::Dot(plot::BLUE), "reward step"),
+    ];
+    let colors = |base: RGBColor| -> Vec<RGBColor> {
+        r.step
+            .iter()
+            .map(|&s| if s == 0 { plot::ORANGE } else { base })
+            .collect()
+    };
+    let (mb_colors, mf_colors) = (colors(plot::BLUE), colors(plot::BLUE));
+    let stage2 = |v: f64| (!r.step.is_empty()).then(|| format!("stage-2 step {v:.2}"));
+    let body = plot::draw_panel_header(area, "c", "Network RPE", Some(&note), &legend, HEADER)?;
     let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
     plot::draw_scatter_panel(
         &left,
@@ -141,7 +154,9 @@ fn draw_rpe<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S4FigureData)
             x: &r.model_based,
             y: &r.network,
             color: plot::BLUE,
+            point_colors: Some(&mb_colors),
             r2: Some(r.r2_model_based),
+            note: stage2(r.r2_stage2_model_based),
         },
     )?;
     plot::draw_scatter_panel(
@@ -155,7 +170,9 @@ fn draw_rpe<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S4FigureData)
             x: &r.model_free,
             y: &r.network,
             color: plot::GREY,
+            point_colors: Some(&mf_colors),
             r2: Some(r.r2_model_free),
+            note: stage2(r.r2_stage2_model_free),
         },
     )
 }
@@ -219,11 +236,14 @@ mod tests {
             rpe: RpeScatter {
                 seed: 0,
                 n_episodes: 100,
+                step: (0..y.len()).map(|i| (i % 2) as u8).collect(),
                 network: y,
                 model_based: x.clone(),
                 model_free: x.iter().rev().copied().collect(),
                 r2_model_based: 1.0,
                 r2_model_free: 0.0,
+                r2_stage2_model_based: 1.0,
+                r2_stage2_model_free: 0.0,
             },
         }
     }

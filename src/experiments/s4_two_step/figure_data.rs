@@ -35,6 +35,14 @@ pub struct RpeScatter {
     pub model_free: Vec<f64>,
     pub r2_model_based: f64,
     pub r2_model_free: f64,
+    /// 0 = stage-2 step, 1 = reward step, per point.
+    #[serde(default)]
+    pub step: Vec<u8>,
+    /// r² at the stage-2 step only (where the two learners differ).
+    #[serde(default)]
+    pub r2_stage2_model_based: f64,
+    #[serde(default)]
+    pub r2_stage2_model_free: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -357,11 +357,15 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             scatter = Some(RpeScatter {
                 seed,
                 n_episodes: an.rpe_episodes,
+                // The fit stacks [stage-2 step, reward step] per trial.
+                step: (0..net_rpe.len()).map(|i| (i % 2) as u8).collect(),
                 network: net_rpe,
                 model_based: mb_rpe,
                 model_free: mf_rpe,
                 r2_model_based: mb,
                 r2_model_free: mf,
+                r2_stage2_model_based: mb2,
+                r2_stage2_model_free: mf2,
             });
         }
     }
