@@ -79,6 +79,20 @@ pub struct BaitedBanditConfig {
     pub train_trials: [usize; 2],
     /// Test episode length in trials, [min, max], uniform (paper: [100, 100]).
     pub test_trials: [usize; 2],
+    /// Precede each choice with a fixation step (default false: one network step
+    /// per trial). When true, each trial is two network steps: a fixation step
+    /// (observation: a 1-dim cue = 1; any action; no reward; the baiting counts do
+    /// not change) and then the choice step (cue = 0), so the LSTM makes two
+    /// recurrent updates between an outcome and the next choice, as the monkeys
+    /// had a fixation period before each choice (Tsutsui et al. 2016). Episode
+    /// lengths stay in trials. Left out of the written config when false, so runs
+    /// without it are unchanged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fixation_step: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -460,6 +474,12 @@ impl Config {
                     }
                     if hi > 100_000 {
                         bail!("key `{key}` = [{lo}, {hi}]: at most 100000 trials per episode");
+                    }
+                    if t.fixation_step && hi > 50_000 {
+                        bail!(
+                            "key `{key}` = [{lo}, {hi}]: at most 50000 trials per episode with \
+                             task.fixation_step = true (two network steps per trial)"
+                        );
                     }
                 }
             }

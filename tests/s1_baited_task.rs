@@ -2,7 +2,10 @@
 //! definition, within binomial bounds (4.5 standard errors, so a correct task
 //! fails with probability < 1e-5 per check), and the validation of its keys.
 
-use metarl::config::{self, BaitedBanditConfig};
+use metarl::config::{self, BaitedBanditConfig, TaskConfig};
+use metarl::experiments::s1_reward_history::load_trials;
+use metarl::record::read_parquet;
+use metarl::run::{self, RunOptions};
 use metarl::tasks::baited_bandit::{baited_prob, BaitedBandit, LATENTS};
 use metarl::tasks::{Phase, Task};
 use metarl::train::rng_for;
@@ -20,6 +23,7 @@ fn paper_config() -> BaitedBanditConfig {
         test_p0_left: vec![[0.0, 0.5]],
         train_trials: [50, 100],
         test_trials: [100, 100],
+        fixation_step: false,
     }
 }
 
@@ -133,6 +137,166 @@ fn train_and_test_draws_follow_their_ranges() {
     );
 }
 
+/// With `fixation_step = true` each trial is a fixation step (cue 1, reward 0,
+/// position (t, 0)) and then a choice step (cue 0, position (t, 1)). Random
+/// actions at both steps, fixed p0(L) = 0.1: the fixation action never changes
+/// the arms' unchosen counts (only choices do), fixation pays 0 and never ends
+/// the episode, the latents of the two steps agree, and a choice of an arm left
+/// unchosen for n choice trials pays with 1 − (1 − p0)^(n+1), n = 0..6.
+#[test]
+fn fixation_step_keeps_the_baiting_schedule_over_choice_trials() {
+    let cfg = BaitedBanditConfig {
+        fixation_step: true,
+        ..paper_config()
+    };
+    let mut task = BaitedBandit::new(cfg.clone(), Phase::Test);
+    assert_eq!(task.obs_dim(), 1);
+    assert_eq!(task.max_steps(), 200);
+    assert_eq!(
+        BaitedBandit::new(cfg, Phase::Train).max_steps(),
+        200,
+        "training episodes are at most 100 trials, 2 steps each"
+    );
+    let mut rng = rng_for(3, 98);
+    let mut agent = rng_for(4, 98);
+    let (mut fix_lat, mut lat) = ([0.0f64; LATENTS.len()], [0.0f64; LATENTS.len()]);
+    let mut obs = [f32::NAN; 1];
+    let p0 = [0.1, 0.4];
+    let mut tally = [[(0.0f64, 0.0f64); 7]; 2];
+    let mut fixation_to_unchosen = 0usize;
+    for _ in 0..4000 {
+        task.reset_with(p0[0], 100);
+        let mut unchosen = [0usize; 2];
+        for t in 0..100u32 {
+            // Fixation.
+            assert_eq!(task.position(), (t, 0));
+            task.observe(&mut obs);
+            assert_eq!(obs, [1.0]);
+            let f = (agent.random::<f64>() < 0.5) as usize;
+            fixation_to_unchosen += (unchosen[f] > 0) as usize;
+            let out = task.step(f, &mut rng, &mut fix_lat);
+            assert_eq!(out.reward, 0.0, "fixation pays nothing");
+            assert!(!out.done, "an episode never ends on a fixation step");
+            // Choice.
+            assert_eq!(task.position(), (t, 1));
+            task.observe(&mut obs);
+            assert_eq!(obs, [0.0]);
+            let a = (agent.random::<f64>() < 0.5) as usize;
+            let out = task.step(a, &mut rng, &mut lat);
+            assert_eq!(out.done, t == 99);
+            assert_eq!(lat[latent("unchosen_left")] as usize, unchosen[0]);
+            assert_eq!(lat[latent("unchosen_right")] as usize, unchosen[1]);
+            let probs = [lat[latent("prob_left")], lat[latent("prob_right")]];
+            for arm in 0..2 {
+                assert!((probs[arm] - baited_prob(p0[arm], unchosen[arm] as u32)).abs() < 1e-12);
+            }
+            assert_eq!(lat[latent("chosen_prob")], probs[a]);
+            // The fixation row carries the choice row's latents (chosen_prob
+            // names the fixation action's arm there).
+            for (i, l) in LATENTS.iter().enumerate() {
+                if l.name == "chosen_prob" {
+                    assert_eq!(fix_lat[i], probs[f]);
+                } else {
+                    assert_eq!(fix_lat[i], lat[i], "latent {}", l.name);
+                }
+            }
+            if unchosen[a] < 7 {
+                let cell = &mut tally[a][unchosen[a]];
+                cell.0 += 1.0;
+                cell.1 += out.reward as f64;
+            }
+            unchosen[a] = 0;
+            unchosen[1 - a] += 1;
+        }
+        assert_eq!(task.position(), (100, 0));
+    }
+    // Fixation often "chose" an arm that had been unchosen; had it counted as a
+    // choice, the counts checked above would have been reset.
+    assert!(fixation_to_unchosen > 100_000, "{fixation_to_unchosen}");
+    for (arm, cells) in tally.iter().enumerate() {
+        for (n, &(c, r)) in cells.iter().enumerate() {
+            let p = 1.0 - (1.0 - p0[arm]).powi(n as i32 + 1);
+            assert!(c > 300.0, "arm {arm}, n = {n}: only {c} choices");
+            assert!(
+                within(r, c, p),
+                "arm {arm}, n = {n}: payoff {} vs {p}",
+                r / c
+            );
+        }
+    }
+}
+
+/// A whole (tiny) run with the fixation step: the trial table has two rows per
+/// trial, and the analysis reads exactly the choice rows (one per trial, in
+/// order, with the choice row's hidden state); the same table read as if it had
+/// no fixation step is refused.
+#[test]
+fn fixation_step_run_is_analysed_on_choice_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = tmp.path().join("s1_fix.toml");
+    // The shipped experiment has the fixation step on.
+    let text = base();
+    assert!(text.contains("fixation_step = true"));
+    std::fs::write(&toml, text).unwrap();
+    let dir = run::run(&RunOptions {
+        experiment: toml.to_string_lossy().into(),
+        out: Some(tmp.path().join("run")),
+        seeds: Some(1),
+        episodes: Some(64),
+        profile: Some("quick".into()),
+        quiet: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let written = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(written.contains("fixation_step = true"), "{written}");
+    let df = read_parquet(&dir.join("trials.parquet")).unwrap();
+    let col = |name: &str| -> Vec<u64> {
+        df.column(name)
+            .unwrap()
+            .cast(&polars::prelude::DataType::UInt64)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let (sit, trial, step) = (col("step_in_trial"), col("trial"), col("step"));
+    let n_eval = 100; // the quick profile's test episodes, 100 trials each
+    assert_eq!(df.height(), n_eval * 100 * 2);
+    for i in 0..df.height() {
+        assert_eq!(sit[i], step[i] % 2);
+        assert_eq!(trial[i], step[i] / 2);
+    }
+    let (trials, hidden) = load_trials(&df, true).unwrap();
+    assert_eq!(trials.len(), n_eval * 100);
+    assert_eq!(hidden.len(), 48);
+    let h0: Vec<f64> = df
+        .column("h_0")
+        .unwrap()
+        .cast(&polars::prelude::DataType::Float64)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let action = col("action");
+    // Rows are written episode by episode, step by step: the choice rows are the odd ones.
+    for (k, t) in trials.iter().enumerate().take(300) {
+        assert_eq!(t.trial as usize, k % 100);
+        assert_eq!(t.choice as u64, action[2 * k + 1]);
+        assert_eq!(hidden[0][k], h0[2 * k + 1]);
+    }
+    let e = format!("{:#}", load_trials(&df, false).unwrap_err());
+    assert!(e.contains("step_in_trial = 1"), "{e}");
+    let o = metarl::experiments::Outcomes::read(&dir.join("outcomes.json")).unwrap();
+    let rate = o.metrics["reward_per_trial"].estimate.per_seed[0];
+    assert!(
+        rate > 0.3,
+        "reward per choice trial {rate} (fixation rows left out)"
+    );
+}
+
 mod common;
 use common::error_of;
 
@@ -144,6 +308,19 @@ fn base() -> String {
 fn the_shipped_experiment_is_valid_with_every_profile() {
     config::parse(&base(), "s1", None).unwrap();
     config::parse(&base(), "s1", Some("quick")).unwrap();
+}
+
+/// `fixation_step` defaults to false when absent; the shipped file sets it.
+#[test]
+fn fixation_step_key_defaults_to_off() {
+    let fixation = |text: &str| match config::parse(text, "s1", None).unwrap().task {
+        TaskConfig::BaitedBandit(t) => t.fixation_step,
+        _ => panic!("not a baited bandit"),
+    };
+    assert!(fixation(&base()));
+    let off = base().replace("fixation_step = true ", "");
+    assert!(!off.contains("fixation_step = true"));
+    assert!(!fixation(&off));
 }
 
 #[test]
@@ -192,6 +369,13 @@ fn invalid_baited_bandit_keys_are_named() {
     );
     let e = error_of(&base().replace("p0_sum = 0.5", "p0_sum = 0.5\np0_total = 0.5"));
     assert!(e.contains("p0_total"), "{e}");
+    let e = error_of(&base().replace("fixation_step = true ", "fixation_step = 1 "));
+    assert!(e.contains("bad.toml") && e.contains("task"), "{e}");
+    let e = error_of(&base().replace("test_trials = [100, 100] ", "test_trials = [60000, 60000] "));
+    assert!(
+        e.contains("task.test_trials") && e.contains("fixation_step"),
+        "{e}"
+    );
     let e = error_of(&base().replace("shuffles = 20 ", "shuffles = 0 "));
     assert!(
         e.contains("analysis.shuffles") && e.contains("at least 1"),

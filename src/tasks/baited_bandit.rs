@@ -10,6 +10,15 @@
 //! union of the phase's bands, and so is the episode length (in trials).
 //! There is no stimulus: the observation is empty (obs_dim 0), so the network
 //! sees only its previous action and reward.
+//!
+//! Optional fixation step (`fixation_step = true`; off by default): each trial is
+//! then two network steps, as the two-step task reports them in `position()`:
+//! step_in_trial 0 is fixation (observation: a 1-dim cue = 1; the action is
+//! ignored; reward 0; the arms' unchosen counts do not change), step_in_trial 1
+//! is the choice (cue = 0), which draws the outcome as above. The network thus
+//! makes two recurrent updates between an outcome and the next choice (the
+//! monkeys of Tsutsui et al. 2016 fixated before each choice). Episode lengths
+//! are still counted in trials; `max_steps` doubles.
 
 use super::{Latent, LatentKind, Phase, StepOutcome, Task, TaskRng};
 use crate::config::BaitedBanditConfig;
@@ -26,12 +35,18 @@ pub struct BaitedBandit {
     /// Consecutive trials each arm has not been chosen.
     unchosen: [u32; 2],
     trial: u32,
+    /// Step within the trial: 0 = fixation, 1 = choice with the fixation step;
+    /// always 0 without it.
+    stage: u32,
     n_trials: u32,
     heldout: bool,
 }
 
-/// Latent columns, written at every trial (the state *before* this trial's
-/// outcome is drawn):
+/// Latent columns, written at every step (the state *before* this trial's
+/// outcome is drawn). With the fixation step, the fixation row carries the same
+/// values as the trial's choice row, except `chosen_prob`, which depends on the
+/// choice: on a fixation row it is the current probability of the arm that the
+/// (ignored) fixation action names, and it is meaningful only on choice rows.
 /// - `p0_left`: base probability of the left arm in this episode;
 /// - `prob_left`, `prob_right`: each arm's current reward probability
 ///   1 − (1 − p0)^(n+1), i.e. what choosing it on this trial would pay with;
@@ -112,6 +127,7 @@ impl BaitedBandit {
             p0: [0.0; 2],
             unchosen: [0; 2],
             trial: 0,
+            stage: 0,
             n_trials: 1,
             heldout: false,
         }
@@ -136,6 +152,16 @@ impl BaitedBandit {
         self.p0
     }
 
+    /// Whether each trial begins with a fixation step.
+    pub fn fixation_step(&self) -> bool {
+        self.cfg.fixation_step
+    }
+
+    /// Network steps per trial (1, or 2 with the fixation step).
+    pub fn steps_per_trial(&self) -> usize {
+        1 + self.cfg.fixation_step as usize
+    }
+
     /// Length of the current episode in trials.
     pub fn n_trials(&self) -> u32 {
         self.n_trials
@@ -146,6 +172,7 @@ impl BaitedBandit {
         self.p0 = [p0_left, self.cfg.p0_sum - p0_left];
         self.unchosen = [0; 2];
         self.trial = 0;
+        self.stage = 0;
         self.n_trials = n_trials.max(1);
         self.heldout = !in_bands(&self.cfg.train_p0_left, p0_left);
     }
@@ -156,10 +183,11 @@ impl Task for BaitedBandit {
         2
     }
     fn obs_dim(&self) -> usize {
-        0
+        // The fixation cue, if any; otherwise no observation.
+        self.cfg.fixation_step as usize
     }
     fn max_steps(&self) -> usize {
-        self.trials_range()[1]
+        self.trials_range()[1] * self.steps_per_trial()
     }
     fn latents(&self) -> &'static [Latent] {
         &LATENTS
@@ -170,9 +198,13 @@ impl Task for BaitedBandit {
         let n = rng.random_range(lo..=hi);
         self.reset_with(p0_left, n as u32);
     }
-    fn observe(&self, _obs: &mut [f32]) {}
+    fn observe(&self, obs: &mut [f32]) {
+        if self.cfg.fixation_step {
+            obs[0] = if self.stage == 0 { 1.0 } else { 0.0 };
+        }
+    }
     fn position(&self) -> (u32, u32) {
-        (self.trial, 0)
+        (self.trial, self.stage)
     }
     fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome {
         let probs = [
@@ -189,6 +221,14 @@ impl Task for BaitedBandit {
             self.heldout as u8 as f64,
             self.n_trials as f64,
         ]);
+        if self.cfg.fixation_step && self.stage == 0 {
+            // Fixation: no outcome, nothing counted.
+            self.stage = 1;
+            return StepOutcome {
+                reward: 0.0,
+                done: false,
+            };
+        }
         let reward = if rng.random::<f64>() < probs[action] {
             1.0
         } else {
@@ -197,6 +237,7 @@ impl Task for BaitedBandit {
         self.unchosen[action] = 0;
         self.unchosen[1 - action] += 1;
         self.trial += 1;
+        self.stage = 0;
         StepOutcome {
             reward,
             done: self.trial >= self.n_trials,

@@ -28,6 +28,17 @@
 //!     null is the same statistic after shuffling the trials (the four factors
 //!     permuted jointly against the unit activity, `analysis.shuffles` times,
 //!     averaged).
+//!
+//! With the task's fixation step (`task.fixation_step = true`) each trial is two
+//! rows of trials.parquet (step_in_trial 0 = fixation, 1 = choice), and every
+//! analysis uses the choice rows only (`load_trials`): the choice, its outcome,
+//! `chosen_prob`, and the hidden state. The hidden state of a choice row is the
+//! state from which that choice's policy is read, i.e. after the fixation step:
+//! h_t = LSTM(input: fixation cue 0, the fixation action, reward 0; h_{t−1}),
+//! where h_{t−1} (the fixation row's state) took in trial t−1's action and
+//! outcome. So it is still "after the previous outcome, before the choice", but
+//! two recurrent updates after that outcome instead of one. Without the fixation
+//! step every row is a choice row (step_in_trial 0) and nothing is filtered.
 
 pub mod figure;
 pub mod figure_data;
@@ -102,17 +113,33 @@ pub struct Trial {
     pub heldout: bool,
 }
 
-/// The trials of the table sorted by (seed, episode, trial), and the hidden
-/// state columns h_0.. in the same order (one Vec per unit; empty if not recorded).
-pub fn load_trials(df: &DataFrame) -> Result<(Vec<Trial>, Vec<Vec<f64>>)> {
+/// The step within a trial at which the choice is made: 1 with the task's
+/// fixation step, 0 without it (one step per trial).
+pub fn choice_step(fixation_step: bool) -> u64 {
+    fixation_step as u64
+}
+
+/// The choice rows of the table (all rows without the fixation step; the rows
+/// with step_in_trial = 1 with it) sorted by (seed, episode, trial), and the
+/// hidden state columns h_0.. of those rows in the same order (one Vec per unit;
+/// empty if not recorded).
+pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, Vec<Vec<f64>>)> {
     let seed = col_u64(df, "seed")?;
     let ep = col_u64(df, "episode")?;
     let tr = col_u64(df, "trial")?;
+    let sit = col_u64(df, "step_in_trial")?;
     let action = col_u64(df, "action")?;
     let reward = col_f64(df, "reward")?;
     let chosen = col_f64(df, "chosen_prob")?;
     let heldout = col_u64(df, "heldout")?;
-    let mut order: Vec<usize> = (0..seed.len()).collect();
+    let choice = choice_step(fixation_step);
+    if let Some(&s) = sit.iter().find(|&&s| s > choice) {
+        bail!(
+            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
+             {fixation_step} allows at most {choice}: the table was not written with this config"
+        );
+    }
+    let mut order: Vec<usize> = (0..seed.len()).filter(|&i| sit[i] == choice).collect();
     order.sort_by_key(|&i| (seed[i], ep[i], tr[i]));
     let trials = order
         .iter()
@@ -305,9 +332,9 @@ pub fn unit_coding(
 }
 
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
-    if !matches!(cfg.task, TaskConfig::BaitedBandit(_)) {
+    let TaskConfig::BaitedBandit(task) = &cfg.task else {
         bail!("the s1_reward_history analysis needs task.kind = \"baited_bandit\"");
-    }
+    };
     let an = &cfg.analysis;
     if an.lags < DECAY_LAG {
         bail!(
@@ -316,7 +343,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         );
     }
     let df = read_parquet(&run_dir.join("trials.parquet"))?;
-    let (all, hidden) = load_trials(&df)?;
+    let (all, hidden) = load_trials(&df, task.fixation_step)?;
     if hidden.is_empty() {
         bail!("trials.parquet has no hidden-state columns h_0..: set evaluation.record_hidden = true and re-run");
     }
