@@ -1,7 +1,8 @@
 //! A reference agent for Simulation 1: what reward/choice kernel does a good
 //! learner show on this baited schedule? The agent is Bayesian about p0(L)
 //! (uniform prior on [0, p0_sum], a 201-point grid), knows the baiting rule and
-//! its own choice history, and chooses with a softmax of inverse temperature β
+//! its own choice history (one step per trial; the fixation step is turned
+//! off), and chooses with a softmax of inverse temperature β
 //! on the two arms' posterior expected reward probabilities. It plays the test
 //! episodes of `experiments/s1_reward_history.toml` (8 groups × 300 episodes,
 //! like 8 seeds) and is analysed with the network's own history regression.
@@ -22,10 +23,13 @@ const GROUPS: u64 = 8;
 const EPISODES: u32 = 300;
 
 fn main() -> Result<()> {
-    let cfg = config::load("s1_reward_history", None)?.config;
-    let TaskConfig::BaitedBandit(task_cfg) = &cfg.task else {
+    let mut cfg = config::load("s1_reward_history", None)?.config;
+    let TaskConfig::BaitedBandit(task_cfg) = &mut cfg.task else {
         bail!("s1_reward_history is not a baited-bandit experiment");
     };
+    // The agent plays the schedule itself: one step per trial, no fixation step.
+    task_cfg.fixation_step = false;
+    let task_cfg = task_cfg.clone();
     let sum = task_cfg.p0_sum;
     let grid: Vec<f64> = (0..GRID)
         .map(|i| sum * i as f64 / (GRID - 1) as f64)
