@@ -31,49 +31,35 @@ fn latent(name: &str) -> usize {
     LATENTS.iter().position(|l| l.name == name).unwrap()
 }
 
-/// An arm left unchosen for n trials pays with 1 − (1 − p0)^(n+1) when chosen:
-/// a random chooser (P(right) = 0.5) on a
-/// fixed p0(L) = 0.1, p0(R) = 0.4; payoffs tallied by the arm's n, for n = 0..6.
-#[test]
-fn payoff_after_n_unchosen_trials_follows_the_baiting_formula() {
-    let mut task = BaitedBandit::new(paper_config(), Phase::Test);
-    let mut rng = rng_for(3, 99);
-    let mut agent = rng_for(4, 99);
-    let mut lat = [0.0f64; LATENTS.len()];
-    let p0 = [0.1, 0.4];
-    // [arm][n] -> (choices, rewards)
-    let mut tally = [[(0.0f64, 0.0f64); 7]; 2];
-    for _ in 0..4000 {
-        task.reset_with(p0[0], 100);
-        let mut unchosen = [0usize; 2];
-        for t in 0..100u32 {
-            assert_eq!(task.position(), (t, 0));
-            let a = (agent.random::<f64>() < 0.5) as usize;
-            let out = task.step(a, &mut rng, &mut lat);
-            assert_eq!(out.done, t == 99);
-            // The recorded state matches the schedule.
-            assert_eq!(lat[latent("unchosen_left")] as usize, unchosen[0]);
-            assert_eq!(lat[latent("unchosen_right")] as usize, unchosen[1]);
-            let probs = [lat[latent("prob_left")], lat[latent("prob_right")]];
-            for arm in 0..2 {
-                assert!((probs[arm] - baited_prob(p0[arm], unchosen[arm] as u32)).abs() < 1e-12);
-            }
-            assert_eq!(lat[latent("chosen_prob")], probs[a]);
-            assert_eq!(lat[latent("p0_left")], 0.1);
-            assert_eq!(
-                lat[latent("heldout")],
-                0.0,
-                "0.1 lies in the training band [0, 0.1]"
-            );
-            if unchosen[a] < 7 {
-                let cell = &mut tally[a][unchosen[a]];
-                cell.0 += 1.0;
-                cell.1 += out.reward as f64;
-            }
-            unchosen[a] = 0;
-            unchosen[1 - a] += 1;
-        }
+/// The latents recorded at a choice match the schedule: each arm's unchosen
+/// count n and current probability 1 − (1 − p0)^(n+1), and the chosen arm's.
+fn assert_choice_latents(lat: &[f64], unchosen: [usize; 2], p0: [f64; 2], a: usize) -> [f64; 2] {
+    assert_eq!(lat[latent("unchosen_left")] as usize, unchosen[0]);
+    assert_eq!(lat[latent("unchosen_right")] as usize, unchosen[1]);
+    let probs = [lat[latent("prob_left")], lat[latent("prob_right")]];
+    for arm in 0..2 {
+        assert!((probs[arm] - baited_prob(p0[arm], unchosen[arm] as u32)).abs() < 1e-12);
     }
+    assert_eq!(lat[latent("chosen_prob")], probs[a]);
+    probs
+}
+
+/// Choices and rewards by arm and by the arm's unchosen count n = 0..6.
+type Tally = [[(f64, f64); 7]; 2];
+
+/// Tally a choice of arm `a`, then update the unchosen counts.
+fn record_choice(tally: &mut Tally, unchosen: &mut [usize; 2], a: usize, reward: f32) {
+    if unchosen[a] < 7 {
+        let cell = &mut tally[a][unchosen[a]];
+        cell.0 += 1.0;
+        cell.1 += reward as f64;
+    }
+    unchosen[a] = 0;
+    unchosen[1 - a] += 1;
+}
+
+/// Every cell's payoff rate matches 1 − (1 − p0)^(n+1) within binomial bounds.
+fn assert_baiting_formula(tally: &Tally, p0: [f64; 2]) {
     for (arm, cells) in tally.iter().enumerate() {
         for (n, &(c, r)) in cells.iter().enumerate() {
             let p = 1.0 - (1.0 - p0[arm]).powi(n as i32 + 1);
@@ -85,6 +71,40 @@ fn payoff_after_n_unchosen_trials_follows_the_baiting_formula() {
             );
         }
     }
+}
+
+/// An arm left unchosen for n trials pays with 1 − (1 − p0)^(n+1) when chosen:
+/// a random chooser (P(right) = 0.5) on a
+/// fixed p0(L) = 0.1, p0(R) = 0.4; payoffs tallied by the arm's n, for n = 0..6.
+#[test]
+fn payoff_after_n_unchosen_trials_follows_the_baiting_formula() {
+    let mut task = BaitedBandit::new(paper_config(), Phase::Test);
+    let mut rng = rng_for(3, 99);
+    let mut agent = rng_for(4, 99);
+    let mut lat = [0.0f64; LATENTS.len()];
+    let p0 = [0.1, 0.4];
+    // [arm][n] -> (choices, rewards)
+    let mut tally: Tally = [[(0.0, 0.0); 7]; 2];
+    for _ in 0..4000 {
+        task.reset_with(p0[0], 100);
+        let mut unchosen = [0usize; 2];
+        for t in 0..100u32 {
+            assert_eq!(task.position(), (t, 0));
+            let a = (agent.random::<f64>() < 0.5) as usize;
+            let out = task.step(a, &mut rng, &mut lat);
+            assert_eq!(out.done, t == 99);
+            // The recorded state matches the schedule.
+            assert_choice_latents(&lat, unchosen, p0, a);
+            assert_eq!(lat[latent("p0_left")], 0.1);
+            assert_eq!(
+                lat[latent("heldout")],
+                0.0,
+                "0.1 lies in the training band [0, 0.1]"
+            );
+            record_choice(&mut tally, &mut unchosen, a, out.reward);
+        }
+    }
+    assert_baiting_formula(&tally, p0);
 }
 
 /// Training draws p0(L) uniformly from the three bands and lengths from 50–100;
@@ -162,7 +182,7 @@ fn fixation_step_keeps_the_baiting_schedule_over_choice_trials() {
     let (mut fix_lat, mut lat) = ([0.0f64; LATENTS.len()], [0.0f64; LATENTS.len()]);
     let mut obs = [f32::NAN; 1];
     let p0 = [0.1, 0.4];
-    let mut tally = [[(0.0f64, 0.0f64); 7]; 2];
+    let mut tally: Tally = [[(0.0, 0.0); 7]; 2];
     let mut fixation_to_unchosen = 0usize;
     for _ in 0..4000 {
         task.reset_with(p0[0], 100);
@@ -184,13 +204,7 @@ fn fixation_step_keeps_the_baiting_schedule_over_choice_trials() {
             let a = (agent.random::<f64>() < 0.5) as usize;
             let out = task.step(a, &mut rng, &mut lat);
             assert_eq!(out.done, t == 99);
-            assert_eq!(lat[latent("unchosen_left")] as usize, unchosen[0]);
-            assert_eq!(lat[latent("unchosen_right")] as usize, unchosen[1]);
-            let probs = [lat[latent("prob_left")], lat[latent("prob_right")]];
-            for arm in 0..2 {
-                assert!((probs[arm] - baited_prob(p0[arm], unchosen[arm] as u32)).abs() < 1e-12);
-            }
-            assert_eq!(lat[latent("chosen_prob")], probs[a]);
+            let probs = assert_choice_latents(&lat, unchosen, p0, a);
             // The fixation row carries the choice row's latents (chosen_prob
             // names the fixation action's arm there).
             for (i, l) in LATENTS.iter().enumerate() {
@@ -200,30 +214,14 @@ fn fixation_step_keeps_the_baiting_schedule_over_choice_trials() {
                     assert_eq!(fix_lat[i], lat[i], "latent {}", l.name);
                 }
             }
-            if unchosen[a] < 7 {
-                let cell = &mut tally[a][unchosen[a]];
-                cell.0 += 1.0;
-                cell.1 += out.reward as f64;
-            }
-            unchosen[a] = 0;
-            unchosen[1 - a] += 1;
+            record_choice(&mut tally, &mut unchosen, a, out.reward);
         }
         assert_eq!(task.position(), (100, 0));
     }
     // Fixation often "chose" an arm that had been unchosen; had it counted as a
     // choice, the counts checked above would have been reset.
     assert!(fixation_to_unchosen > 100_000, "{fixation_to_unchosen}");
-    for (arm, cells) in tally.iter().enumerate() {
-        for (n, &(c, r)) in cells.iter().enumerate() {
-            let p = 1.0 - (1.0 - p0[arm]).powi(n as i32 + 1);
-            assert!(c > 300.0, "arm {arm}, n = {n}: only {c} choices");
-            assert!(
-                within(r, c, p),
-                "arm {arm}, n = {n}: payoff {} vs {p}",
-                r / c
-            );
-        }
-    }
+    assert_baiting_formula(&tally, p0);
 }
 
 /// A whole (tiny) run with the fixation step: the trial table has two rows per
