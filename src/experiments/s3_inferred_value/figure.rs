@@ -48,8 +48,8 @@ impl plot::Figure for S3Figure<'_> {
         let body = plot::draw_figure_title(root, &d.title, Some(&subtitle))?;
         let body = body.margin(0, 10, 10, 10);
         let (top, bottom) = body.split_vertically(TOP_ROW);
-        let (rpe, rest) = top.split_horizontally(1540);
-        let (effect, follow) = rest.split_horizontally(330);
+        let (rpe, rest) = top.split_horizontally(1480);
+        let (effect, follow) = rest.split_horizontally(360);
         draw_rpe_row(&rpe, d)?;
         draw_effect(&effect, d)?;
         draw_follow(&follow, d)?;
@@ -141,7 +141,7 @@ fn draw_rpe_panel<DB: DrawingBackend>(
         .y_labels(6)
         .label_style(plot::font(plot::TICK_LABEL_SIZE))
         .axis_desc_style(plot::font(plot::AXIS_LABEL_SIZE))
-        .x_desc("RPE at")
+        .x_desc("event of the trial")
         .y_desc(if first { "network RPE (δ)" } else { "" })
         .y_label_formatter(&|v| format!("{v:.2}"))
         .draw()
@@ -232,14 +232,14 @@ fn draw_effect<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S3FigureDa
         area,
         &plot::BarPanel {
             letter: "b",
-            title: "Cue RPE: rewarded − unrewarded",
+            title: "Inferred-value effect",
             header_height: HEADER,
             note: Some(format!(
-                "inferred / experienced = {:.2} [{:.2}, {:.2}]",
+                "ratio {:.2} [{:.2}, {:.2}]",
                 r.mean, r.ci_low, r.ci_high
             )),
             x_label: "next trial's cue",
-            y_label: "cue-step RPE difference",
+            y_label: "cue RPE, rewarded − unrewarded",
             y_range: (0.0, 0.5),
             groups: vec![
                 plot::BarGroup {
@@ -398,7 +398,13 @@ fn draw_pca_panel<DB: DrawingBackend>(
         .y_label_formatter(&|v| format!("{v:.1}"))
         .draw()
         .map_err(plot::plot_err)?;
-    let color = |q: &PcaPoint| if q.paying_side == 0 { LEFT_PAYS } else { RIGHT_PAYS };
+    let color = |q: &PcaPoint| {
+        if q.paying_side == 0 {
+            LEFT_PAYS
+        } else {
+            RIGHT_PAYS
+        }
+    };
     // Reversal trials as rings, the trials after them as discs on top.
     chart
         .draw_series(
@@ -484,8 +490,12 @@ mod tests {
             experienced_effect: est(0.6),
             inferred_effect: est(0.55),
             ratio: est(0.92),
-            follow_rpe_sign: (0..6).map(|k| est(if k == 0 { 0.02 } else { 0.97 })).collect(),
-            follow_decoder: (0..6).map(|k| est(if k == 0 { 0.05 } else { 0.99 })).collect(),
+            follow_rpe_sign: (0..6)
+                .map(|k| est(if k == 0 { 0.02 } else { 0.97 }))
+                .collect(),
+            follow_decoder: (0..6)
+                .map(|k| est(if k == 0 { 0.05 } else { 0.99 }))
+                .collect(),
             decoder_accuracy: est(0.98),
             pca_seed: 1,
             pca_episodes: 1200,

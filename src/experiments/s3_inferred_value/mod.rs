@@ -106,7 +106,13 @@ impl Analysis {
             1000.0,
             "between 2 and 1000",
         )?;
-        validate::range("analysis.decoder_ridge", self.decoder_ridge, 0.0, 1e9, ">= 0")?;
+        validate::range(
+            "analysis.decoder_ridge",
+            self.decoder_ridge,
+            0.0,
+            1e9,
+            ">= 0",
+        )?;
         let names: Vec<&str> = cfg
             .evaluation
             .conditions
@@ -185,8 +191,16 @@ impl Experiment for S3InferredValue {
 pub const CONDITIONS: [(&str, &str, i64); 4] = [
     ("before", "Last trial before reversal", role::BEFORE),
     ("first", "First trial after reversal", role::FIRST),
-    ("experienced", "Next trial, experienced cue", role::EXPERIENCED),
-    ("inferred", "Next trial, other cue (inferred)", role::INFERRED),
+    (
+        "experienced",
+        "Next trial, experienced cue",
+        role::EXPERIENCED,
+    ),
+    (
+        "inferred",
+        "Next trial, other cue (inferred)",
+        role::INFERRED,
+    ),
 ];
 
 /// Events of a trial at which the RPE is reported (the RPE of the transition into each).
@@ -292,7 +306,10 @@ pub fn load_trials(df: &DataFrame, keep: &[bool]) -> Result<Vec<Trial>> {
     let mut last_rpe = f64::NAN;
     for &i in &order {
         if sit[i] > 3 {
-            bail!("trials.parquet has step_in_trial = {}: not a cued_reversal table", sit[i]);
+            bail!(
+                "trials.parquet has step_in_trial = {}: not a cued_reversal table",
+                sit[i]
+            );
         }
         let same_trial = trials.last().is_some_and(|t| {
             t.seed == seed[i] && t.episode == ep[i] as u32 && t.trial == tr[i] as u32
@@ -338,9 +355,13 @@ pub fn load_trials(df: &DataFrame, keep: &[bool]) -> Result<Vec<Trial>> {
     Ok(trials)
 }
 
+/// Mean RPE at each event, [became rewarded, became unrewarded][event], and
+/// the trial counts [became rewarded, became unrewarded].
+pub type ConditionRpe = ([[f64; 4]; 2], [usize; 2]);
+
 /// Mean event RPEs of one seed's trials in one condition, split by became
 /// rewarded (index 0) / unrewarded (index 1), and the trial counts.
-pub fn condition_rpe(trials: &[Trial], role: i64) -> ([[f64; 4]; 2], [usize; 2]) {
+pub fn condition_rpe(trials: &[Trial], role: i64) -> ConditionRpe {
     let mut sum = [[0.0; 4]; 2];
     let mut n = [0usize; 2];
     for t in trials
@@ -369,9 +390,10 @@ pub fn condition_rpe(trials: &[Trial], role: i64) -> ([[f64; 4]; 2], [usize; 2])
 pub fn rpe_sign_by_trial(trials: &[Trial], max: usize) -> Vec<f64> {
     let mut hits = vec![0.0; max + 1];
     let mut n = vec![0.0; max + 1];
-    for t in trials.iter().filter(|t| {
-        t.block > 0 && t.correct && !t.correction && (t.since_reversal as usize) <= max
-    }) {
+    for t in trials
+        .iter()
+        .filter(|t| t.block > 0 && t.correct && !t.correction && (t.since_reversal as usize) <= max)
+    {
         let k = t.since_reversal as usize;
         let cue_rpe = t.row_rpe[0];
         n[k] += 1.0;
@@ -505,7 +527,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let (fixation_h, units) = hidden_rows(&df, &fixation_rows)?;
 
     // Per seed: [condition][became rewarded / unrewarded][event] and counts.
-    let mut rpe: Vec<Vec<([[f64; 4]; 2], [usize; 2])>> = vec![];
+    let mut rpe: Vec<Vec<ConditionRpe>> = vec![];
     let mut correct = vec![];
     let mut reward = vec![];
     let mut sign_curve = vec![];
@@ -562,7 +584,8 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         out.add(name, desc(name), e.clone());
         e
     };
-    let pick = |c: usize, k: usize, e: usize| -> Vec<f64> { rpe.iter().map(|s| s[c].0[k][e]).collect() };
+    let pick =
+        |c: usize, k: usize, e: usize| -> Vec<f64> { rpe.iter().map(|s| s[c].0[k][e]).collect() };
     let mut panels = vec![];
     for (c, (stem, label, _)) in CONDITIONS.iter().enumerate() {
         for (k, became) in ["rewarded", "unrewarded"].iter().enumerate() {
@@ -619,7 +642,12 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .collect(),
         65,
     );
-    add(&mut out, "rpe_sign_first", sign_curve.iter().map(|c| c[0]).collect(), 66);
+    add(
+        &mut out,
+        "rpe_sign_first",
+        sign_curve.iter().map(|c| c[0]).collect(),
+        66,
+    );
     let next_sign: Vec<f64> = sign_curve
         .iter()
         .map(|c| c.get(1).copied().unwrap_or(f64::NAN))
@@ -627,11 +655,8 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     add(&mut out, "rpe_sign_next", next_sign, 67);
     let decoder_accuracy = add(&mut out, "decoder_accuracy", decoder, 68);
     add(&mut out, "decoder_accuracy_first", decoder_first, 69);
-    let count = |c: usize| -> Vec<f64> {
-        rpe.iter()
-            .map(|s| (s[c].1[0] + s[c].1[1]) as f64)
-            .collect()
-    };
+    let count =
+        |c: usize| -> Vec<f64> { rpe.iter().map(|s| (s[c].1[0] + s[c].1[1]) as f64).collect() };
     add(&mut out, "n_experienced_trials", count(2), 70);
     add(&mut out, "n_inferred_trials", count(3), 71);
     add(&mut out, "n_reversals", reversals, 72);
@@ -699,4 +724,110 @@ pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<P
     let stem = fig_dir.join(&cfg.experiment.name);
     figure::render(&data, &stem)?;
     Ok(vec![stem])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table of one episode: trial 0 correct (four rows), trial 1 an error
+    /// (three rows, no outcome), trial 2 a correction trial; the rows are given
+    /// out of order. Each row's δ is 10·trial + step, so the event mapping can be read off.
+    fn table() -> DataFrame {
+        let rows: Vec<(u32, u32)> = vec![
+            (2, 3),
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (0, 3),
+            (1, 0),
+            (1, 1),
+            (1, 2),
+            (2, 0),
+            (2, 1),
+            (2, 2),
+        ];
+        let step_of = |t: u32, s: u32| if t == 0 { s } else { 4 + 3 * (t - 1) + s };
+        let n = rows.len();
+        let col_u32 = |f: &dyn Fn(u32, u32) -> u32| -> Vec<u32> {
+            rows.iter().map(|&(t, s)| f(t, s)).collect()
+        };
+        let col_i64 = |f: &dyn Fn(u32, u32) -> i64| -> Vec<i64> {
+            rows.iter().map(|&(t, s)| f(t, s)).collect()
+        };
+        let mut cols = vec![
+            Column::new("seed".into(), vec![7u64; n]),
+            Column::new("condition".into(), vec!["test"; n]),
+            Column::new("episode".into(), vec![0u32; n]),
+            Column::new("step".into(), col_u32(&|t, s| step_of(t, s))),
+            Column::new("trial".into(), col_u32(&|t, _| t)),
+            Column::new("step_in_trial".into(), col_u32(&|_, s| s)),
+            Column::new(
+                "reward".into(),
+                rows.iter()
+                    .map(|&(t, s)| if t == 0 && s == 2 { 1.0f32 } else { 0.0 })
+                    .collect::<Vec<f32>>(),
+            ),
+            Column::new(
+                "rpe".into(),
+                rows.iter()
+                    .map(|&(t, s)| (10 * t + s) as f32)
+                    .collect::<Vec<f32>>(),
+            ),
+            Column::new("cue_side".into(), col_i64(&|t, _| (t > 0) as i64)),
+            Column::new("paying_side".into(), vec![0i64; n]),
+            Column::new("cue_pays".into(), col_i64(&|t, _| (t == 0) as i64)),
+            Column::new("block".into(), vec![0i64; n]),
+            Column::new("trials_since_reversal".into(), col_i64(&|t, _| t as i64)),
+            Column::new("correction".into(), col_i64(&|t, _| (t == 2) as i64)),
+            Column::new(
+                "correct".into(),
+                col_i64(&|t, s| if s < 2 { -1 } else { (t != 1) as i64 }),
+            ),
+            Column::new("reversal_role".into(), vec![0i64; n]),
+            Column::new("became_rewarded".into(), vec![-1i64; n]),
+        ];
+        cols.push(Column::new(
+            "h_0".into(),
+            rows.iter()
+                .map(|&(t, s)| (t * 4 + s) as f32)
+                .collect::<Vec<f32>>(),
+        ));
+        DataFrame::new_infer_height(cols).unwrap()
+    }
+
+    #[test]
+    fn trials_map_rows_to_events() {
+        let df = table();
+        let keep = condition_rows(&df, "test").unwrap();
+        let trials = load_trials(&df, &keep).unwrap();
+        assert_eq!(trials.len(), 3);
+        let t0 = &trials[0];
+        assert!(
+            t0.rpe_before.is_nan(),
+            "no RPE before the episode's first trial"
+        );
+        assert_eq!(t0.event_rpe()[1..], [0.0, 1.0, 2.0]);
+        assert!(t0.correct && t0.reward == 1.0 && t0.cue_pays);
+        // The error trial: its fixation RPE is trial 0's outcome row; no outcome row.
+        let t1 = &trials[1];
+        assert_eq!(t1.event_rpe(), [3.0, 10.0, 11.0, 12.0]);
+        assert!(t1.row_rpe[3].is_nan() && !t1.correct);
+        // After an error the last row of the previous trial is its saccade row.
+        let t2 = &trials[2];
+        assert_eq!(t2.rpe_before, 12.0);
+        assert!(t2.correction && t2.correct);
+        // The fixation rows' hidden state is read in trial order.
+        let rows: Vec<usize> = trials.iter().map(|t| t.fixation_row).collect();
+        let (x, units) = hidden_rows(&df, &rows).unwrap();
+        assert_eq!((units, x), (1, vec![0.0, 4.0, 8.0]));
+        assert!(condition_rows(&df, "pca").unwrap().iter().all(|k| !k));
+    }
+
+    #[test]
+    fn following_the_reversal_is_the_first_trial_at_the_threshold() {
+        assert_eq!(trials_to_follow(&[0.0, 0.95, 1.0], 0.9), 1.0);
+        assert_eq!(trials_to_follow(&[0.0, 0.5, 0.92], 0.9), 2.0);
+        assert_eq!(trials_to_follow(&[0.0, 0.5], 0.9), 2.0);
+    }
 }
