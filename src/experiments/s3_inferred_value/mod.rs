@@ -9,7 +9,8 @@
 //! at the outcome, δ of the saccade row (it holds the reward); at fixation, δ of
 //! the previous trial's last row.
 //!
-//! Analyses, on the test condition `analysis.test_condition` (every seed):
+//! Analyses, on the test condition `analysis.test_condition` (every seed; every
+//! row if the experiment declares no `[[evaluation.conditions]]`):
 //! (a) RPE at each event in four conditions, from the task's `reversal_role`
 //!     latent: the last trial before a reversal; the first trial after it; the
 //!     next trial when its cue is the one shown on the first trial (its change
@@ -32,7 +33,8 @@
 //!     previous trial's outcome, before the cue); accuracy on trials other than
 //!     the first after a reversal, and on those first trials.
 //!
-//! On the PCA condition `analysis.pca_condition` (one network): PCA of the LSTM
+//! On the PCA condition `analysis.pca_condition` (one network; without
+//! `[[evaluation.conditions]]`, the first seed's test episodes): PCA of the LSTM
 //! state at each step type over every trial of its episodes; the reversal trials
 //! and the trials after them are projected on PC1–PC2 and coloured by the paying
 //! side (paper Fig. 4c).
@@ -671,8 +673,14 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .collect()
     };
 
-    // PCA of one network.
-    let pca_rows = condition_rows(&df, &an.pca_condition)?;
+    // PCA of one network: the PCA condition's rows (without conditions, the first seed's).
+    let mut pca_rows = condition_rows(&df, &an.pca_condition)?;
+    if df.column("condition").is_err() {
+        let seed = col_u64(&df, "seed")?;
+        for (k, s) in pca_rows.iter_mut().zip(&seed) {
+            *k = *s == seeds[0];
+        }
+    }
     let pca_trials = load_trials(&df, &pca_rows)?;
     let pca_seed = pca_trials
         .first()
