@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub seeds: Option<usize>,
     pub episodes: Option<usize>,
     pub profile: Option<String>,
+    /// Key overrides (`--set agent.hidden=12`), applied after the profile.
+    pub overrides: Vec<crate::config::Override>,
     pub threads: Option<usize>,
     pub force: bool,
     pub quiet: bool,
@@ -64,6 +66,9 @@ pub struct Manifest {
     pub experiment: String,
     pub source: String,
     pub profile: Option<String>,
+    /// Key overrides applied after the profile (`--set`, sweeps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub seeds: Vec<u64>,
     pub threads: usize,
     pub cpu: String,
@@ -91,7 +96,8 @@ fn num_cpus() -> usize {
 
 /// Load the experiment and apply the command-line overrides.
 pub fn resolve_config(opts: &RunOptions) -> Result<(Config, Source)> {
-    let loaded = experiments::load(&opts.experiment, opts.profile.as_deref())?;
+    let loaded =
+        experiments::load_with(&opts.experiment, opts.profile.as_deref(), &opts.overrides)?;
     let mut cfg = loaded.config;
     if let Some(n) = opts.seeds {
         cfg.seeds.count = n;
@@ -339,6 +345,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         experiment: cfg.experiment.name.clone(),
         source: source.to_string(),
         profile: opts.profile.clone(),
+        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
         seeds: cfg.seed_list(),
         threads,
         cpu: cpu_model(),
