@@ -385,6 +385,22 @@ pub fn describe_error(e: &dyn std::fmt::Display, section: Option<&str>) -> Strin
     }
 }
 
+/// A TOML syntax error on one line: "invalid TOML at line L, column C: message".
+pub fn syntax_error(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(
+                "invalid TOML at line {line}, column {column}: {}",
+                e.message().trim()
+            )
+        }
+        None => format!("invalid TOML: {}", e.message().trim()),
+    }
+}
+
 /// Merge `overlay` into `base`, recursing into tables.
 pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
@@ -481,7 +497,7 @@ pub fn parse_with(
     overrides: &[Override],
 ) -> Result<Config> {
     let mut table: toml::Table =
-        toml::from_str(text).map_err(|e| anyhow!("{origin}: invalid TOML: {e}"))?;
+        toml::from_str(text).map_err(|e| anyhow!("{origin}: {}", syntax_error(&e, text)))?;
     if let Some(name) = profile {
         let profiles = table.get("profiles").and_then(|p| p.as_table()).cloned();
         let available: Vec<String> = profiles

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use metarl::{bench, checks, config, experiments, experiments::Outcomes, run, sweep};
+use metarl::{bench, checks, config, experiments, run, sweep};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -136,7 +136,7 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
     let mut all_passed = true;
     for dir in dirs {
         let result = run::run_config(&dir).and_then(|cfg| {
-            let outcomes = Outcomes::read(&dir.join("outcomes.json"))?;
+            let outcomes = run::run_outcomes(&dir, &cfg)?;
             Ok((cfg.clone(), checks::evaluate(&cfg.checks, &outcomes)))
         });
         match result {
@@ -468,8 +468,8 @@ fn main_inner() -> Result<bool> {
         Command::Check { dirs, json } => return check(dirs, json),
         Command::Sweep { command } => return sweep_command(command),
         Command::Report { dir } => {
-            let o = Outcomes::read(&dir.join("outcomes.json"))
-                .map_err(|e| anyhow::anyhow!("{e:#} (is {} a finished run?)", dir.display()))?;
+            let cfg = run::run_config(&dir)?;
+            let o = run::run_outcomes(&dir, &cfg)?;
             println!(
                 "{} ({}), {} seeds {:?}; {}",
                 o.experiment,
@@ -531,7 +531,14 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line: library messages are single lines, but a foreign error may not be.
+            let msg = format!("{e:#}");
+            let msg: Vec<&str> = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("error: {}", msg.join(" "));
             ExitCode::from(2)
         }
     }

@@ -114,7 +114,11 @@ fn a_sweep_runs_resumes_and_merges() {
     // Interrupt one cell (its results gone) and mark another failed: merge reports
     // both by index and exits 1; running again redoes only the unfinished ones.
     std::fs::remove_file(d.join("runs/sweeps/tiny/cells/cell_0001/outcomes.json")).unwrap();
-    std::fs::write(d.join("runs/sweeps/tiny/cells/cell_0002/FAILED"), "diverged\n").unwrap();
+    std::fs::write(
+        d.join("runs/sweeps/tiny/cells/cell_0002/FAILED"),
+        "diverged\n",
+    )
+    .unwrap();
     let out = metarl(d, &["sweep", "merge", "tiny.toml"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
