@@ -505,7 +505,7 @@ fn check_trial_table(cfg: &Config, dir: &Path) -> Result<()> {
     let missing: Vec<&str> = ["seed", "episode", "step", "action", "reward", "rpe"]
         .into_iter()
         .chain(task.latents().iter().map(|l| l.name))
-        .filter(|c| schema.get(*c).is_none())
+        .filter(|c| schema.get(c).is_none())
         .collect();
     if !missing.is_empty() {
         bail!(
