@@ -5,6 +5,7 @@
 //! the metric names its checks may use.
 
 pub mod s1_reward_history;
+pub mod s3_inferred_value;
 pub mod s4_two_step;
 
 use crate::config::{self, Config, Loaded};
@@ -33,8 +34,11 @@ pub trait Experiment: Sync {
 }
 
 /// The registry: one line per simulation.
-pub static REGISTRY: &[&dyn Experiment] =
-    &[&s1_reward_history::S1RewardHistory, &s4_two_step::S4TwoStep];
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &s1_reward_history::S1RewardHistory,
+    &s3_inferred_value::S3InferredValue,
+    &s4_two_step::S4TwoStep,
+];
 
 /// The module of an `experiment.analysis` id.
 pub fn find(id: &str) -> Result<&'static dyn Experiment> {
