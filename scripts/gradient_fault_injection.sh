@@ -81,15 +81,27 @@ trap 'exit 130' INT TERM
 esc_pat() { printf '%s' "$1" | sed 's/[][\/.*^$]/\\&/g'; }
 esc_rep() { printf '%s' "$1" | sed 's/[\/&]/\\&/g'; }
 
-run_test() { # test name -> prints "PASS" or the failing test names; details to $log
+run_test() { # test binary, log -> "PASS", "DOES NOT BUILD", or each failing test
+  # with the worst error as a multiple of its tolerance where the test prints it
   local log="$2"
   if cargo test --release --locked --test "$1" -- --test-threads=1 >"$log" 2>&1; then
     echo PASS
   elif ! grep -q '^test result' "$log"; then
     echo "DOES NOT BUILD"
   else
-    { grep -E '^test .* \.\.\. FAILED$' "$log" || true; } |
-      sed -E 's/^test (.*) \.\.\. FAILED$/\1/' | paste -sd' ' -
+    awk '
+      /^test .* \.\.\. FAILED$/ { failed[++n] = $2 }
+      /^---- .* stdout ----$/ { name = $2 }
+      name != "" && !(name in ratio) && match($0, /worst error [0-9.]+ × tolerance/) {
+        ratio[name] = substr($0, RSTART + 12, RLENGTH - 12)
+      }
+      END {
+        for (i = 1; i <= n; i++) {
+          out = out (i > 1 ? "<br>" : "") failed[i]
+          if (failed[i] in ratio) out = out " (" ratio[failed[i]] ")"
+        }
+        print out
+      }' "$log"
   fi
 }
 
@@ -133,7 +145,7 @@ for spec in "${FAULTS[@]}"; do
   fi
 done
 
-printf '\n| fault | file | caught by (failing tests) | flagged |\n|---|---|---|---|\n'
+printf '\n| fault | file | caught by (failing tests; worst error × tolerance) | flagged |\n|---|---|---|---|\n'
 for r in "${rows[@]}"; do
   IFS='|' read -r a b c d <<<"$r"
   printf '| %s | %s | %s | %s |\n' "$a" "$b" "$c" "$d"

@@ -312,6 +312,8 @@ const FD_STEP: f64 = 1e-3;
 struct Report {
     failures: Vec<String>,
     lines: Vec<String>,
+    /// The largest error as a multiple of its tolerance (< 1 passes).
+    worst: f64,
 }
 
 impl Report {
@@ -319,13 +321,19 @@ impl Report {
         self.failures.push(format!("GRADCHECK FAIL {msg}"));
     }
 
+    fn error_of_tolerance(&mut self, error: f64, tolerance: f64) {
+        self.worst = self.worst.max(error / tolerance);
+    }
+
     fn finish(self, what: &str) {
         for l in &self.lines {
             eprintln!("{l}");
         }
+        eprintln!("{what}: worst error {:.3} × tolerance", self.worst);
         assert!(
             self.failures.is_empty(),
-            "{what}: {} failure(s)\n{}",
+            "{what}: worst error {:.3} × tolerance; {} failure(s)\n{}",
+            self.worst,
             self.failures.len(),
             self.failures.join("\n")
         );
@@ -377,6 +385,7 @@ fn check_elements(analytic: &Tensors, fd: &[Vec<f64>], report: &mut Report) {
             if n.abs() >= 0.01 * scale {
                 worst_rel_big = worst_rel_big.max(e / n.abs());
             }
+            report.error_of_tolerance(e, REL * n.abs() + ABS * scale);
             if e > REL * n.abs() + ABS * scale {
                 bad += 1;
                 if bad <= 3 {
@@ -392,6 +401,7 @@ fn check_elements(analytic: &Tensors, fd: &[Vec<f64>], report: &mut Report) {
         }
         let diff: Vec<f64> = g.iter().zip(fd).map(|(a, n)| a - n).collect();
         let rel_norm = norm(&diff) / norm(fd);
+        report.error_of_tolerance(rel_norm, NORM);
         if rel_norm > NORM {
             report.fail(format!(
                 "{name}: norm-wise error {rel_norm:.2e} > {NORM:.0e}"
@@ -447,6 +457,7 @@ fn check_directions(
                 "{what}: finite-difference error estimate {err:.1e} too large"
             ));
         }
+        report.error_of_tolerance(e, DIR * scale);
         if e > DIR * scale {
             report.fail(format!(
                 "{what}: backprop {exact:.9e} vs finite difference {fd:.9e} (error {:.1e} of Σ|g·d| = {scale:.2e})",
