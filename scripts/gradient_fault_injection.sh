@@ -13,7 +13,10 @@
 # The files are edited in place (so that the normal build directory is reused)
 # from a backup taken first; the backup is copied back after each fault and on
 # exit, Ctrl-C or kill (trap), so the tree is left as it was, including any
-# uncommitted edits. Do not build in this worktree while it runs.
+# uncommitted edits. Do not build in this worktree while it runs. (Once, after
+# an interrupted build, the next build failed to link with "undefined hidden
+# symbol": an incremental-compilation glitch; `cargo clean -p pfc-metarl
+# --release` fixes it.)
 #
 # Adding a fault (e.g. for the image encoder or the RPE critic): one line in
 # FAULTS: label | file | exact text (must occur exactly once) | replacement | test.
@@ -107,6 +110,7 @@ run_test() { # test binary, log -> "PASS", "DOES NOT BUILD", or each failing tes
 
 logdir="${TMPDIR:-/tmp}/gradient_fault_injection"
 mkdir -p "$logdir"
+rm -f "$logdir"/*.log
 echo "baseline (no fault) ..." >&2
 for t in agent_gradients optimiser_reference; do
   r="$(run_test "$t" "$logdir/baseline_$t.log")"
