@@ -299,7 +299,8 @@ fn reference_advantages(p: &Tensors, f: &Fixture) -> Vec<f64> {
 /// error h⁴|g⁽⁵⁾|/30 and rounding error ≤ 1.5·δ/h. With h = 1e-3 and |g⁽⁵⁾| ≲ 1e3
 /// along a unit-size direction: truncation ≲ 3e-11, rounding ≲ 1.5e-10, so the
 /// finite difference is accurate to ~1e-10 absolute, ≥ 10⁴× below every
-/// tolerance above. The error estimate is asserted, so this is checked, not assumed.
+/// tolerance above. The error estimate is asserted to be ≤ 1e-9 (`fd_gradient`,
+/// `check_directions`), so this is checked, not assumed.
 fn fd_richardson(g: impl Fn(f64) -> f64, h: f64) -> (f64, f64) {
     let d = |s: f64| g(s) - g(-s);
     let (d1, d2, d4) = (d(h), d(2.0 * h), d(4.0 * h));
