@@ -534,7 +534,7 @@ impl Sweep {
             toml::Value::Float(f) => Some(*f),
             _ => None,
         };
-        let mut lines: Vec<Line> = vec![];
+        let mut lines: Vec<plot::LabelledLine> = vec![];
         for (i, o) in outcomes {
             let values = self.cell_values(*i);
             let x = number(&values[xa].1)
@@ -635,15 +635,12 @@ impl MergeReport {
     }
 }
 
-/// A labelled line of (x, mean, CI low, CI high) points.
-type Line = (String, Vec<(f64, f64, f64, f64)>);
-
 struct SweepFigure {
     title: String,
     subtitle: String,
     x_label: String,
     y_label: String,
-    lines: Vec<Line>,
+    lines: Vec<plot::LabelledLine>,
 }
 
 impl plot::Figure for SweepFigure {

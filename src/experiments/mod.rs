@@ -79,6 +79,14 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;
     exp.normalize(cfg)?;
     let known = exp.metrics();
+    if let Some(k) = &cfg.experiment.key_metric {
+        if !known.iter().any(|(m, _)| m == k) {
+            bail!(
+                "key `experiment.key_metric` = {k:?}: the {} analysis produces no such metric",
+                exp.id()
+            );
+        }
+    }
     for (i, c) in cfg.checks.iter().enumerate() {
         if !known.iter().any(|(m, _)| *m == c.metric) {
             let names: Vec<&str> = known.iter().map(|(m, _)| *m).collect();
