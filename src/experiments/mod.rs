@@ -1,6 +1,7 @@
 //! One module per simulation: its analysis (trial table → outcomes) and its
 //! figure (outcomes → PNG/SVG), nothing else.
 
+pub mod f1_bandits;
 pub mod s1_reward_history;
 pub mod s4_two_step;
 
