@@ -69,7 +69,7 @@ fn main() {
         agents.push((format!("gittins {beta}"), g));
     }
 
-    for family in [Family::Independent, Family::Correlated] {
+    for family in [Prior::Independent, Prior::Correlated] {
         let mut rng = ChaCha8Rng::seed_from_u64(20_250_101);
         let episodes: Vec<Episode> = (0..n_episodes)
             .map(|_| Episode::draw(family, HORIZON, &mut rng))

@@ -2,9 +2,10 @@
 //! Gittins indices, Thompson sampling, UCB1 and the exact Bayes-optimal
 //! finite-horizon policy, all playing exactly the same test episodes.
 //!
-//! **Common random numbers.** An [`Episode`] is the pair of arm probabilities
-//! and a table of uniforms `u[arm][trial]`; pulling arm `a` at trial `t` pays 1
-//! iff `u[a][t] < p[a]`. Every agent therefore sees the same outcome whenever it
+//! **Common random numbers.** An [`Episode`] (defined with the task,
+//! `tasks::bernoulli_bandit`) is the pair of arm probabilities and a table of
+//! uniforms `u[arm][trial]`; pulling arm `a` at trial `t` pays 1 iff
+//! `u[a][t] < p[a]`. Every agent therefore sees the same outcome whenever it
 //! makes the same choice at the same trial, and differences between agents are
 //! not blurred by reward noise.
 //!
@@ -23,6 +24,7 @@
 //! Σ_t (max(p_L, p_R) − p_{chosen at t}); [`cumulative_regret`] returns it after
 //! every trial.
 
+pub use crate::tasks::bernoulli_bandit::{Episode, Prior};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
@@ -33,62 +35,6 @@ use rayon::prelude::*;
 /// [0, horizon]; their rounding errors are below 1e-12, and a true difference
 /// below 1e-9 changes the expected reward by less than 1e-9 per decision.
 pub const TIE_TOLERANCE: f64 = 1e-9;
-
-/// The two families of the paper's Fig. 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
-    /// p_L and p_R independent, each uniform on [0, 1].
-    Independent,
-    /// p_L uniform on [0, 1] and p_R = 1 − p_L.
-    Correlated,
-}
-
-/// One test episode: arm probabilities and the per-arm, per-trial uniforms.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Episode {
-    /// Reward probability of the left (0) and right (1) arm.
-    pub p: [f64; 2],
-    /// `u[arm][trial]`: the arm pays at that trial iff `u < p[arm]`.
-    pub u: [Vec<f64>; 2],
-}
-
-impl Episode {
-    /// Draw an episode: p_L, then p_R (independent family only), then for
-    /// each trial u_L and u_R, all uniform on [0, 1) from `rng`, in that order.
-    pub fn draw(family: Family, horizon: usize, rng: &mut impl Rng) -> Episode {
-        let p_left: f64 = rng.random();
-        let p_right = match family {
-            Family::Independent => rng.random(),
-            Family::Correlated => 1.0 - p_left,
-        };
-        Episode::with_probabilities([p_left, p_right], horizon, rng)
-    }
-
-    /// An episode with given arm probabilities; the uniforms are drawn from
-    /// `rng` as in [`Episode::draw`].
-    pub fn with_probabilities(p: [f64; 2], horizon: usize, rng: &mut impl Rng) -> Episode {
-        let mut u = [Vec::with_capacity(horizon), Vec::with_capacity(horizon)];
-        for _ in 0..horizon {
-            u[0].push(rng.random());
-            u[1].push(rng.random());
-        }
-        Episode { p, u }
-    }
-
-    pub fn horizon(&self) -> usize {
-        self.u[0].len()
-    }
-
-    /// Whether pulling `arm` at `trial` pays.
-    pub fn pays(&self, arm: usize, trial: usize) -> bool {
-        self.u[arm][trial] < self.p[arm]
-    }
-
-    /// The better arm (0 = left, 1 = right; left when p_L = p_R).
-    pub fn better_arm(&self) -> usize {
-        usize::from(self.p[1] > self.p[0])
-    }
-}
 
 /// Successes and failures of each arm (0 = left, 1 = right) so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -121,11 +67,13 @@ pub trait BanditPolicy: Sync {
 }
 
 /// The random stream of one policy on one episode: a ChaCha8 generator seeded
-/// with `seed` on stream `agent · 2^32 + episode`, so that every (agent,
-/// episode) pair has its own stream whatever order episodes are played in.
+/// with `seed` on stream `(agent + 1) · 2^32 + episode`, so that every (agent,
+/// episode) pair has its own stream whatever order episodes are played in,
+/// apart from the run's training and test streams (streams 1–5 of the same
+/// seed, `train::stream`).
 pub fn policy_rng(seed: u64, agent: u32, episode: u32) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(((agent as u64) << 32) | episode as u64);
+    rng.set_stream(((agent as u64 + 1) << 32) | episode as u64);
     rng
 }
 

@@ -20,26 +20,26 @@ fn counts(s: [u32; 2], f: [u32; 2]) -> Counts {
 
 #[test]
 fn episodes_pay_by_common_random_numbers() {
-    let ep = Episode::draw(Family::Independent, 100, &mut rng(1));
+    let ep = Episode::draw(Prior::Independent, 100, &mut rng(1));
     assert_eq!(ep.horizon(), 100);
     for t in 0..100 {
         for arm in 0..2 {
             assert_eq!(ep.pays(arm, t), ep.u[arm][t] < ep.p[arm]);
         }
     }
-    let c = Episode::draw(Family::Correlated, 10, &mut rng(2));
+    let c = Episode::draw(Prior::Correlated, 10, &mut rng(2));
     assert_eq!(c.p[0] + c.p[1], 1.0);
-    // The draw order is p_L, (p_R), then u_L, u_R per trial.
+    // The draw order is two uniforms for p, then u_L, u_R per trial.
     let mut r = rng(3);
     let p_left: f64 = r.random();
     let p_right: f64 = r.random();
     let u_left0: f64 = r.random();
     let u_right0: f64 = r.random();
-    let ep = Episode::draw(Family::Independent, 1, &mut rng(3));
+    let ep = Episode::draw(Prior::Independent, 1, &mut rng(3));
     assert_eq!(ep.p, [p_left, p_right]);
     assert_eq!([ep.u[0][0], ep.u[1][0]], [u_left0, u_right0]);
     // Same uniforms, different arm probabilities: only p matters for payment.
-    let fixed = Episode::with_probabilities([0.25, 0.75], 100, &mut rng(4));
+    let fixed = Episode::draw(Prior::Fixed([0.25, 0.75]), 100, &mut rng(4));
     assert_eq!(fixed.better_arm(), 1);
     let paid: usize = (0..100).map(|t| fixed.pays(1, t) as usize).sum();
     assert!((55..=95).contains(&paid), "{paid}");
@@ -75,7 +75,7 @@ fn ties_are_broken_at_random_and_only_ties_draw() {
 
 #[test]
 fn play_is_deterministic_given_the_stream() {
-    let ep = Episode::draw(Family::Independent, 100, &mut rng(5));
+    let ep = Episode::draw(Prior::Independent, 100, &mut rng(5));
     let a = play(&Thompson, &ep, &mut policy_rng(9, 2, 0));
     let b = play(&Thompson, &ep, &mut policy_rng(9, 2, 0));
     assert_eq!(a, b);
@@ -425,7 +425,7 @@ fn bayes_independent_value_matches_simulation_and_beats_the_others() {
     let n = 4000;
     let (mut reg, mut diff_ts, mut diff_ucb) = (Vec::new(), Vec::new(), Vec::new());
     for e in 0..n {
-        let ep = Episode::draw(Family::Independent, horizon, &mut r);
+        let ep = Episode::draw(Prior::Independent, horizon, &mut r);
         let best = ep.p[0].max(ep.p[1]) * horizon as f64;
         let bayes = play(&dp, &ep, &mut policy_rng(1, 0, e));
         let total = bayes.rewards.iter().map(|&x| x as f64).sum::<f64>();
