@@ -7,8 +7,9 @@
 //! regret at trial 100 of 100 · E|p_L − p_R| / 2 = 16.7 on independent and 25
 //! on correlated bandits, and earns 0.5 per trial; UCB1 has about 5.6 and 6.0,
 //! the Bayes-optimal policies 1.75 and 1.22. The test asks each network for
-//! less than half of chance-level regret on its own family, below 8 and 5, and
-//! more than 0.6 and 0.7 reward per trial (Bayes-optimal: 0.649 and 0.738).
+//! less than half of chance-level regret on its own family, below 8 and 5.
+//! (Reward per trial is not asserted: it varies with the drawn p, by about
+//! 0.024 over 100 episodes; regret is the measure that removes that.)
 //! The correlated-trained network must encode p_L: |r| of the first principal
 //! component of its state at the last trial with p_L above 0.5 (a network that
 //! ignored its outcomes would have |r| ≈ 0, ± 0.1 over 100 episodes).
@@ -32,11 +33,7 @@ fn bandit_networks_exploit_their_family_with_frozen_weights() {
             e.per_seed
         );
     }
-    for (name, above) in [
-        ("reward_per_trial_independent_network_independent", 0.6),
-        ("reward_per_trial_correlated_network_correlated", 0.7),
-        ("pca_pc1_abs_r_p_left_network_correlated", 0.5),
-    ] {
+    for (name, above) in [("pca_pc1_abs_r_p_left_network_correlated", 0.5)] {
         let e = m(name);
         println!("{name}: {:?}", e.per_seed);
         assert!(

@@ -63,6 +63,8 @@ fn style(agent: &str) -> (RGBColor, bool, u32) {
     match agent {
         "network_independent" => (plot::BLUE, true, 4),
         "network_correlated" => (plot::ORANGE, true, 4),
+        "network_independent_greedy" => (plot::BLUE, false, 3),
+        "network_correlated_greedy" => (plot::ORANGE, false, 3),
         "bayes_independent" | "bayes_correlated" => (plot::DARK, false, 2),
         "gittins" => (plot::GREEN, true, 2),
         "thompson" => (plot::RED, true, 2),
@@ -209,7 +211,7 @@ fn draw_regret<DB: DrawingBackend>(
         })
         .collect();
     let title = format!("Cumulative regret, {}", condition_title(&p.condition, d));
-    let note = "legend: regret at the last trial (\u{d7} Bayes-optimal)";
+    let note = "legend: regret at trial 100 (\u{d7} Bayes-optimal); greedy = post-hoc readout";
     draw_bands(
         area,
         letter,
@@ -263,6 +265,8 @@ fn short(agent: &str) -> &str {
     match agent {
         "network_independent" => "net (indep.-trained)",
         "network_correlated" => "net (corr.-trained)",
+        "network_independent_greedy" => "indep. net, greedy",
+        "network_correlated_greedy" => "corr. net, greedy",
         "bayes_independent" => "Bayes-opt. (indep.)",
         "bayes_correlated" => "Bayes-opt. (corr.)",
         "gittins" => "Gittins",

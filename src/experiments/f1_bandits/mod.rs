@@ -16,7 +16,11 @@
 //! (c) PCA of the LSTM state on random correlated bandits: the state is
 //! recomputed from the checkpoint on the recorded inputs (the replayed policy
 //! must match the recorded one), PCA over all steps of the seed's episodes,
-//! and the correlation of PC1 at the last trial with p_L.
+//! and the correlation of PC1 at the last trial with p_L;
+//! (d) post hoc, added after the first full run and used by no check: each
+//! network's greedy readout (the same frozen weights choosing the more
+//! probable arm on the same episodes), to separate the cost of the sampled
+//! policy's noise from that of its strategy.
 
 pub mod baselines;
 pub mod figure;
@@ -25,7 +29,7 @@ pub mod figure_data;
 use super::{normalize_settings, settings, Experiment, Outcomes};
 use crate::agent::{Params, Workspace};
 use crate::config::Config;
-use crate::record::{col_f64, col_str, col_u64, read_parquet};
+use crate::record::{col_f64, col_u64};
 use crate::stats::{self, bootstrap_mean, Estimate, Pca};
 use crate::tasks::bernoulli_bandit::{BernoulliBanditConfig, Episode, Family};
 use crate::tasks::TaskConfig;
@@ -128,7 +132,13 @@ pub const CONDITIONS: [(&str, Family, Option<[f64; 2]>); 4] = [
 
 /// Every agent: (id used in metric names, label). The first two are the
 /// networks of the two variants; the others are the reference agents.
-pub const AGENTS: [(&str, &str); 7] = [
+///
+/// The last two are a post-hoc diagnostic added after the first full run (no
+/// check uses them): the same frozen networks replayed on the same episodes
+/// choosing their more probable arm at every trial instead of sampling from
+/// their policy, which separates the cost of the policy's sampling noise
+/// (kept stochastic by the entropy bonus) from that of its strategy.
+pub const AGENTS: [(&str, &str); 9] = [
     ("network_independent", "network, independent-trained"),
     ("network_correlated", "network, correlated-trained"),
     ("bayes_independent", "Bayes-optimal (independent prior)"),
@@ -136,13 +146,24 @@ pub const AGENTS: [(&str, &str); 7] = [
     ("gittins", "Gittins index"),
     ("thompson", "Thompson sampling"),
     ("ucb1", "UCB1"),
+    (
+        "network_independent_greedy",
+        "network, independent-trained, greedy readout (post hoc)",
+    ),
+    (
+        "network_correlated_greedy",
+        "network, correlated-trained, greedy readout (post hoc)",
+    ),
 ];
 const NET_IND: usize = 0;
 const NET_COR: usize = 1;
 const BAYES_IND: usize = 2;
 const BAYES_COR: usize = 3;
 const GITTINS: usize = 4;
+const THOMPSON: usize = 5;
 const UCB1: usize = 6;
+const NET_IND_GREEDY: usize = 7;
+const NET_COR_GREEDY: usize = 8;
 
 /// The Bayes-optimal agent of a random condition (its own family's prior).
 fn bayes_of(condition: &str) -> Option<usize> {
@@ -335,12 +356,61 @@ pub struct Played {
 /// (variant, condition, seed) → that network's test episodes in order.
 pub type PlayedTable = BTreeMap<(String, String, u64), Vec<Played>>;
 
+/// A string column as small integer codes and the distinct values (the
+/// `variant` and `condition` labels repeat on every row).
+fn col_codes(df: &polars::prelude::DataFrame, name: &str) -> Result<(Vec<u16>, Vec<String>)> {
+    let ca = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?
+        .str()?
+        .clone();
+    let mut values: Vec<String> = vec![];
+    let mut codes = Vec::with_capacity(ca.len());
+    for (i, v) in ca.iter().enumerate() {
+        let v = v.with_context(|| format!("column {name} has a missing value at row {i}"))?;
+        let code = match values.iter().position(|x| x == v) {
+            Some(c) => c,
+            None => {
+                values.push(v.to_string());
+                values.len() - 1
+            }
+        };
+        codes.push(code as u16);
+    }
+    Ok((codes, values))
+}
+
+/// The columns of trials.parquet the analysis reads.
+const COLUMNS: [&str; 12] = [
+    "seed",
+    "variant",
+    "condition",
+    "episode",
+    "trial",
+    "action",
+    "reward",
+    "p_0",
+    "p_left",
+    "p_right",
+    "u_left",
+    "u_right",
+];
+
+fn read_trials(path: &Path) -> Result<polars::prelude::DataFrame> {
+    use polars::prelude::{ParquetReader, SerReader};
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    ParquetReader::new(f)
+        .with_columns(Some(COLUMNS.iter().map(|c| c.to_string()).collect()))
+        .finish()
+        .map_err(|e| anyhow::anyhow!("cannot read {} as Parquet: {e}", path.display()))
+}
+
 /// Rebuild every test episode from the trial table, checking that each
 /// episode is complete, that p is constant within it, and that every recorded
 /// reward is what the recorded uniforms say (u_a < p_a).
 pub fn load_played(df: &polars::prelude::DataFrame, trials: usize) -> Result<PlayedTable> {
-    let variant = col_str(df, "variant")?;
-    let condition = col_str(df, "condition")?;
+    let variant = col_codes(df, "variant")?;
+    let condition = col_codes(df, "condition")?;
     let seed = col_u64(df, "seed")?;
     let episode = col_u64(df, "episode")?;
     let trial = col_u64(df, "trial")?;
@@ -353,7 +423,12 @@ pub fn load_played(df: &polars::prelude::DataFrame, trials: usize) -> Result<Pla
     let mut i = 0;
     while i < seed.len() {
         let start = i;
-        let key = (variant[i].clone(), condition[i].clone(), seed[i]);
+        let key = (
+            variant.1[variant.0[i] as usize].clone(),
+            condition.1[condition.0[i] as usize].clone(),
+            seed[i],
+        );
+        let (vc, cc) = (variant.0[i], condition.0[i]);
         let ep = episode[i];
         let mut played = Played {
             episode: Episode {
@@ -367,8 +442,8 @@ pub fn load_played(df: &polars::prelude::DataFrame, trials: usize) -> Result<Pla
         while i < seed.len()
             && episode[i] == ep
             && seed[i] == key.2
-            && condition[i] == key.1
-            && variant[i] == key.0
+            && condition.0[i] == cc
+            && variant.0[i] == vc
         {
             let t = i - start;
             if trial[i] as usize != t
@@ -483,7 +558,7 @@ impl References {
             BAYES_IND => Some(&self.bayes_independent),
             BAYES_COR => Some(&self.bayes_correlated),
             GITTINS => Some(&self.gittins),
-            5 => Some(&Thompson),
+            THOMPSON => Some(&Thompson),
             UCB1 => Some(&Ucb1),
             _ => None,
         }
@@ -492,10 +567,12 @@ impl References {
 
 /// Every agent's curves on one seed's episodes of one condition: the networks
 /// as recorded, the reference agents replayed on the same episodes (each on
-/// its own random stream per episode, [`policy_rng`]).
+/// its own random stream per episode, [`policy_rng`]), and the networks'
+/// greedy readouts (`greedy`, played by [`play_network_greedy`]).
 pub fn seed_curves(
     seed: u64,
     networks: [&[Played]; 2],
+    greedy: [&[(Vec<u8>, Vec<u8>)]; 2],
     refs: &References,
 ) -> Result<Vec<AgentCurves>> {
     let episodes: Vec<Episode> = networks[0].iter().map(|p| p.episode.clone()).collect();
@@ -510,6 +587,7 @@ pub fn seed_curves(
     (0..AGENTS.len())
         .map(|i| {
             let (choices, rewards): (Vec<Vec<u8>>, Vec<Vec<u8>>) = match refs.policy(i) {
+                None if i >= NET_IND_GREEDY => greedy[i - NET_IND_GREEDY].iter().cloned().unzip(),
                 None => networks[i]
                     .iter()
                     .map(|p| (p.choices.clone(), p.rewards.clone()))
@@ -588,6 +666,54 @@ pub fn replay_states(
     Ok((states, max_diff))
 }
 
+/// Play the frozen network on `episodes`, choosing at every trial the arm its
+/// policy makes more probable (the left one if both are exactly equal), with
+/// the same inputs as in the test (previous action one-hot, previous reward,
+/// and t/T with `time_input`). Returns (choices, rewards) per episode.
+pub fn play_network_greedy(
+    params: &Params,
+    episodes: &[Episode],
+    time_input: bool,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let horizon = episodes[0].horizon();
+    let n_in = 3 + time_input as usize;
+    if params.n_in != n_in || params.n_actions != 2 {
+        bail!(
+            "checkpoint has {} inputs and {} actions; a two-armed bandit network has {n_in} and 2",
+            params.n_in,
+            params.n_actions
+        );
+    }
+    let mut out = Vec::with_capacity(episodes.len());
+    for chunk in episodes.chunks(50) {
+        let b = chunk.len();
+        let mut ws = Workspace::new(params, b, horizon);
+        let mut x = Array2::<f32>::zeros((b, n_in));
+        let mut plays: Vec<(Vec<u8>, Vec<u8>)> = vec![(vec![], vec![]); b];
+        for t in 0..horizon {
+            x.fill(0.0);
+            for (k, (c, r)) in plays.iter().enumerate() {
+                if t > 0 {
+                    x[[k, c[t - 1] as usize]] = 1.0;
+                    x[[k, 2]] = r[t - 1] as f32;
+                }
+                if time_input {
+                    x[[k, 3]] = t as f32 / horizon as f32;
+                }
+            }
+            ws.forward_step(params, t, x.view());
+            for (k, (c, r)) in plays.iter_mut().enumerate() {
+                let p = ws.policy(t, k);
+                let a = usize::from(p[1] > p[0]);
+                c.push(a as u8);
+                r.push(chunk[k].pays(a, t) as u8);
+            }
+        }
+        out.extend(plays);
+    }
+    Ok(out)
+}
+
 /// PCA of one network's states over one seed's episodes.
 pub struct PcaResult {
     pub pca: Pca,
@@ -615,6 +741,13 @@ pub fn state_pca(states: &[f64], hidden: usize, played: &[Played]) -> Result<Pca
     Ok(PcaResult { pca, coords, abs_r })
 }
 
+/// A bootstrap seed from a metric name (FNV-1a).
+fn name_seed(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn checkpoint(run_dir: &Path, variant: &str, seed: u64) -> Result<Params> {
     let path = run_dir
         .join("checkpoints")
@@ -635,7 +768,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let fig: Figure = settings(&cfg.figure, "figure")?;
     let bootstrap = cfg.analysis.bootstrap;
     let trials = task.trials;
-    let df = read_parquet(&run_dir.join("trials.parquet"))?;
+    let df = read_trials(&run_dir.join("trials.parquet"))?;
     let played = load_played(&df, trials)?;
     drop(df);
     let seeds = cfg.seed_list();
@@ -660,7 +793,15 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
                 get(VARIANTS[0].0, cond, seed)?.as_slice(),
                 get(VARIANTS[1].0, cond, seed)?.as_slice(),
             ];
-            seed_curves(seed, nets, &refs)
+            let episodes: Vec<Episode> = nets[0].iter().map(|p| p.episode.clone()).collect();
+            let greedy = VARIANTS
+                .iter()
+                .map(|(v, _)| {
+                    let params = checkpoint(run_dir, v, seed)?;
+                    play_network_greedy(&params, &episodes, cfg.agent.time_input)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            seed_curves(seed, nets, [&greedy[0], &greedy[1]], &refs)
         })
         .collect::<Result<_>>()?;
     // curves[c][s][agent]
@@ -688,11 +829,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .collect::<Result<_>>()?;
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let mut boot_id = 0u64;
-    let mut boot = |v: &[f64]| {
-        boot_id += 1;
-        bootstrap_mean(v, bootstrap, 1000 + boot_id)
-    };
+    // Each metric's bootstrap stream is seeded from its name, so that adding
+    // a metric does not change the others' intervals.
+    let boot = |name: &str, v: &[f64]| bootstrap_mean(v, bootstrap, name_seed(name));
     let last = |c: &AgentCurves| *c.regret.last().unwrap();
     let mut regret_est: BTreeMap<(usize, usize), Estimate> = BTreeMap::new();
     let mut ratio_est: BTreeMap<(usize, usize), Estimate> = BTreeMap::new();
@@ -700,7 +839,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         for (a, (agent, _)) in AGENTS.iter().enumerate() {
             let v: Vec<f64> = per[c].iter().map(|s| last(&s[a])).collect();
             let name = format!("regret_{cond}_{agent}");
-            let e = boot(&v);
+            let e = boot(&name, &v);
             out.add(&name, describe(&name), e.clone());
             regret_est.insert((c, a), e);
         }
@@ -708,7 +847,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             for (a, (agent, _)) in AGENTS.iter().enumerate() {
                 let v: Vec<f64> = per[c].iter().map(|s| last(&s[a]) / last(&s[b])).collect();
                 let name = format!("ratio_{cond}_{agent}");
-                let e = boot(&v);
+                let e = boot(&name, &v);
                 out.add(&name, describe(&name), e.clone());
                 ratio_est.insert((c, a), e);
             }
@@ -720,7 +859,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
                     .map(|s| trials_to_better(&s[a].better, an.better_arm_threshold))
                     .collect();
                 let name = format!("trials_to_better_{cond}_{agent}");
-                out.add(&name, describe(&name), boot(&v));
+                out.add(&name, describe(&name), boot(&name, &v));
             }
         }
     }
@@ -782,15 +921,16 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         ),
     ];
     for (name, v) in &named {
-        out.add(name, describe(name), boot(v));
+        out.add(name, describe(name), boot(name, v));
     }
 
     // Figure data.
     let band = |c: usize, a: usize, f: &dyn Fn(&AgentCurves) -> &Vec<f64>| -> Curve {
+        let stream = name_seed(&format!("curve_{}_{}", CONDITIONS[c].0, AGENTS[a].0));
         let ests: Vec<Estimate> = (0..trials)
             .map(|t| {
                 let v: Vec<f64> = per[c].iter().map(|s| f(&s[a])[t]).collect();
-                bootstrap_mean(&v, bootstrap, 5000 + (c * 100 + a) as u64)
+                bootstrap_mean(&v, bootstrap, stream)
             })
             .collect();
         Curve {
@@ -802,9 +942,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }
     };
     let panel_agents = |c: usize| -> Vec<usize> {
-        let mut v = vec![NET_IND, NET_COR];
+        let mut v = vec![NET_IND, NET_COR, NET_IND_GREEDY, NET_COR_GREEDY];
         v.push(bayes_of(CONDITIONS[c].0).unwrap_or(BAYES_COR));
-        v.extend([GITTINS, 5, UCB1]);
+        v.extend([GITTINS, THOMPSON, UCB1]);
         v
     };
     let regret_panels: Vec<CurvePanel> = [ind, cor]
@@ -829,7 +969,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .iter()
         .map(|&c| CurvePanel {
             condition: CONDITIONS[c].0.to_string(),
-            curves: [NET_IND, NET_COR, BAYES_COR, BAYES_IND, GITTINS, 5]
+            curves: [NET_IND, NET_COR, BAYES_COR, BAYES_IND, GITTINS, THOMPSON]
                 .into_iter()
                 .map(|a| band(c, a, &|s| &s.better))
                 .collect(),
