@@ -33,15 +33,13 @@ fn bandit_networks_exploit_their_family_with_frozen_weights() {
             e.per_seed
         );
     }
-    for (name, above) in [("pca_pc1_abs_r_p_left_network_correlated", 0.5)] {
-        let e = m(name);
-        println!("{name}: {:?}", e.per_seed);
-        assert!(
-            e.per_seed.iter().all(|&v| v > above),
-            "{name}: {:?}",
-            e.per_seed
-        );
-    }
+    let r = m("pca_pc1_abs_r_p_left_network_correlated");
+    println!("|r|(PC1, p_L): {:?}", r.per_seed);
+    assert!(
+        r.per_seed.iter().all(|&v| v > 0.5),
+        "|r|(PC1, p_L): {:?}",
+        r.per_seed
+    );
     // The reference agents ran on the same episodes: the Bayes-optimal policy
     // of each family has ratio 1 to itself, and UCB1 is worse than it.
     for c in ["independent", "correlated"] {
