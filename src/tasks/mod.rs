@@ -6,6 +6,7 @@
 
 pub mod baited_bandit;
 pub mod bernoulli_bandit;
+pub mod cued_reversal;
 pub mod two_step;
 
 use anyhow::Result;
@@ -126,6 +127,7 @@ macro_rules! task_registry {
 task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+    CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
     BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
 }
 
