@@ -4,6 +4,7 @@
 //! schema (`config`) plus the experiment's own `[analysis]`/`[figure]` keys and
 //! the metric names its checks may use.
 
+pub mod f1_bandits;
 pub mod s1_reward_history;
 pub mod s3_inferred_value;
 pub mod s4_two_step;
@@ -38,6 +39,7 @@ pub static REGISTRY: &[&dyn Experiment] = &[
     &s1_reward_history::S1RewardHistory,
     &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
+    &f1_bandits::F1Bandits,
 ];
 
 /// The module of an `experiment.analysis` id.
