@@ -2,6 +2,7 @@
 //! figure (outcomes → PNG/SVG), nothing else.
 
 pub mod s1_reward_history;
+pub mod s2_volatility;
 pub mod s4_two_step;
 
 use crate::config::Config;
