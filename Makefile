@@ -1,5 +1,8 @@
 # pfc-metarl — the two commands a fresh machine needs are `make figures` and `make test`.
-# Everything builds once, in the release profile (see Cargo.toml), into CARGO_TARGET_DIR.
+# Everything builds once, in the release profile (see Cargo.toml), into CARGO_TARGET_DIR:
+# `build` compiles every target (binary, tests, benches, examples) in one go, so that the
+# dev-dependencies' features are unified with the binary's and `make test` after
+# `make figures` (or the reverse) recompiles nothing.
 
 CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
@@ -11,7 +14,7 @@ EXPERIMENTS := $(sort $(wildcard experiments/*.toml))
 all: figures
 
 build:
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --all-targets
 
 # Train, analyse and plot every experiment at its default budget, then copy the
 # figures into figures/. Re-running replaces the previous runs in runs/.
@@ -26,14 +29,14 @@ figures: build
 
 # The project's tests: unit, gradient checks, task statistics, CLI, determinism and
 # outcome regressions (which train for real on small budgets).
-test:
+test: build
 	$(CARGO) test --release --locked
 
 # The paper reproduction checks on the runs made by `make figures`.
 check: build
 	$(METARL) check
 
-# Training throughput: criterion benchmark, then env steps/s per experiment.
+# Training throughput: criterion benchmark, then network steps/s and trials/s per experiment.
 bench: build
 	$(CARGO) bench --locked --bench throughput
 	$(METARL) bench

@@ -10,10 +10,11 @@
 //!     cargo run --release --example s1_bayes_observer
 
 use anyhow::{bail, Result};
-use metarl::config::{self, TaskConfig};
+use metarl::experiments;
 use metarl::experiments::s1_reward_history::{history_weights, matching, Trial};
 use metarl::stats::bootstrap_mean;
 use metarl::tasks::baited_bandit::{baited_prob, LATENTS, RIGHT};
+use metarl::tasks::TaskConfig;
 use metarl::tasks::{make_task, Phase};
 use metarl::train::rng_for;
 use rand::Rng;
@@ -23,7 +24,7 @@ const GROUPS: u64 = 8;
 const EPISODES: u32 = 300;
 
 fn main() -> Result<()> {
-    let mut cfg = config::load("s1_reward_history", None)?.config;
+    let mut cfg = experiments::load("s1_reward_history", None)?.config;
     let TaskConfig::BaitedBandit(task_cfg) = &mut cfg.task else {
         bail!("s1_reward_history is not a baited-bandit experiment");
     };
@@ -36,7 +37,9 @@ fn main() -> Result<()> {
         .collect();
     let latent = |name: &str| LATENTS.iter().position(|l| l.name == name).unwrap();
     let (i_prob, i_held) = (latent("chosen_prob"), latent("heldout"));
-    let lags = cfg.analysis.lags;
+    let an: metarl::experiments::s1_reward_history::Analysis =
+        experiments::settings(&cfg.analysis.settings, "analysis")?;
+    let lags = an.lags;
     println!("β     reward weights, lags 1-6                 choice weights, lags 1-6                 lag1−lag5 [95% CI]      slope  reward/trial");
     for beta in [5.0, 10.0, 20.0, 40.0] {
         let (mut rw, mut cw, mut decay, mut slope, mut reward) =
@@ -97,7 +100,7 @@ fn main() -> Result<()> {
                     }
                 }
             }
-            let (w_r, w_c) = history_weights(&trials, lags, cfg.analysis.logistic_l2)?;
+            let (w_r, w_c) = history_weights(&trials, lags, an.logistic_l2)?;
             decay.push(w_r[0] - w_r[4]);
             rw.push(w_r);
             cw.push(w_c);

@@ -1,15 +1,22 @@
-//! The experiment TOML schema. Every key is declared once here with a one-line
-//! help text; unknown keys are refused, and `validate` checks ranges, so that an
-//! invalid file is rejected before any work with a message naming the key.
+//! The experiment TOML schema common to every experiment. Every key is declared
+//! once here with a one-line help text; unknown keys are refused, and `validate`
+//! checks ranges, so that an invalid file is rejected before any work with a
+//! message naming the key. The `[task]` keys live with each task
+//! (`src/tasks/<task>.rs`); the `[analysis]` keys other than `bootstrap` and the
+//! `[figure]` keys live with each experiment (`src/experiments/<name>/`), which
+//! `experiments::load` checks on top of this.
 
+use crate::tasks::TaskConfig;
+use crate::validate;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub experiment: ExperimentMeta,
+    /// The task; `task.kind` selects it (see `tasks::TASK_KINDS`).
     pub task: TaskConfig,
     pub agent: AgentConfig,
     pub training: TrainingConfig,
@@ -17,11 +24,18 @@ pub struct Config {
     pub seeds: SeedsConfig,
     #[serde(default)]
     pub analysis: AnalysisConfig,
+    /// Figure settings; the keys belong to the experiment's module.
     #[serde(default)]
-    pub figure: FigureConfig,
+    pub figure: toml::Table,
     /// The pre-registered targets (shared/SPEC.md) as data.
     #[serde(default)]
     pub checks: Vec<CheckConfig>,
+    /// Networks trained differently on the same seeds (e.g. on two task
+    /// families). Without variants the run trains one network per seed from the
+    /// config as written; with them, one per variant and seed, each the config
+    /// with the variant's overrides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantConfig>,
     /// Named budget overrides, e.g. `[profiles.quick.training] episodes = 2000`.
     /// Applied by `load`; kept in the resolved config for the record.
     #[serde(default)]
@@ -37,62 +51,8 @@ pub struct ExperimentMeta {
     pub title: String,
     /// Which figure of Wang et al. 2018 this reproduces.
     pub paper_figure: String,
-    /// Which analysis module handles this experiment (e.g. "s4_two_step").
+    /// Which analysis module handles this experiment (e.g. "s4_two_step"; see `metarl list`).
     pub analysis: String,
-}
-
-/// The task, selected by `kind`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TaskConfig {
-    TwoStep(TwoStepConfig),
-    BaitedBandit(BaitedBanditConfig),
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TwoStepConfig {
-    /// Trials per episode (paper: 100).
-    pub trials_per_episode: usize,
-    /// Probability of the common transition (paper: 0.8).
-    pub common_prob: f64,
-    /// Reward probability of the better second-stage state (paper: 0.9).
-    pub reward_prob_high: f64,
-    /// Reward probability of the worse second-stage state (paper: 0.1).
-    pub reward_prob_low: f64,
-    /// Probability, at the start of each trial, that the better state swaps (paper: 0.025).
-    pub swap_prob: f64,
-}
-
-/// The baited two-armed bandit of Simulation 1 (Tsutsui et al. 2016).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BaitedBanditConfig {
-    /// p0(L) + p0(R), the sum of the two arms' base probabilities (paper: 0.5).
-    pub p0_sum: f64,
-    /// Training p0(L): uniform on the union of these [low, high] bands
-    /// (paper: [[0, 0.1], [0.2, 0.3], [0.4, 0.5]]; the gaps are held out).
-    pub train_p0_left: Vec<[f64; 2]>,
-    /// Test p0(L): uniform on the union of these bands (paper: [[0, 0.5]]).
-    pub test_p0_left: Vec<[f64; 2]>,
-    /// Training episode length in trials, [min, max], uniform (paper: [50, 100]).
-    pub train_trials: [usize; 2],
-    /// Test episode length in trials, [min, max], uniform (paper: [100, 100]).
-    pub test_trials: [usize; 2],
-    /// Precede each choice with a fixation step (default false: one network step
-    /// per trial). When true, each trial is two network steps: a fixation step
-    /// (observation: a 1-dim cue = 1; any action; no reward; the baiting counts do
-    /// not change) and then the choice step (cue = 0), so the LSTM makes two
-    /// recurrent updates between an outcome and the next choice, as the monkeys
-    /// had a fixation period before each choice (Tsutsui et al. 2016). Episode
-    /// lengths stay in trials. Left out of the written config when false, so runs
-    /// without it are unchanged.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub fixation_step: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -154,6 +114,46 @@ pub struct EvaluationConfig {
     /// Record the LSTM hidden state (columns h_0..h_{n-1}) in trials.parquet.
     #[serde(default)]
     pub record_hidden: bool,
+    /// Test conditions. Without them the test is `episodes` episodes of the
+    /// task as configured; with them, each condition is tested in turn (column
+    /// `condition` of trials.parquet), and each restarts the test's random
+    /// streams from the same seed, so that the conditions see the same task draws.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionConfig>,
+}
+
+/// One test condition: `[[evaluation.conditions]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionConfig {
+    /// Its label in the `condition` column of trials.parquet.
+    pub name: String,
+    /// Test episodes per seed in this condition (default: `evaluation.episodes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episodes: Option<usize>,
+    /// Test only the first n seeds of the run in this condition (default: every seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<usize>,
+    /// Overrides of `[task]` keys in this condition (the same keys as `[task]`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub task: toml::Table,
+}
+
+/// One training variant: `[[variants]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantConfig {
+    /// Its label in the `variant` column of the tables and in checkpoints/<name>/.
+    pub name: String,
+    /// Overrides of `[task]` keys.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub task: toml::Table,
+    /// Overrides of `[agent]` keys.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub agent: toml::Table,
+    /// Overrides of `[training]` keys.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub training: toml::Table,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,70 +170,28 @@ fn default_first_seed() -> u64 {
     1
 }
 
+/// `[analysis]`: `bootstrap` is common to every experiment; every other key
+/// belongs to the experiment's analysis module, which refuses unknown ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AnalysisConfig {
     /// Bootstrap resamples for the 95% CIs over seeds.
     #[serde(default = "default_bootstrap")]
     pub bootstrap: usize,
-    /// Lags of the trial-history logistic regression.
-    #[serde(default = "default_lags")]
-    pub lags: usize,
-    /// Ridge penalty of the logistic regressions (keeps separable data finite).
-    #[serde(default = "default_l2")]
-    pub logistic_l2: f64,
-    /// Test episodes of one network used for the RPE regression (paper: 30).
-    #[serde(default = "default_rpe_episodes")]
-    pub rpe_episodes: usize,
-    /// Learning rates tried for the model-based and model-free learners (best r² kept for each).
-    #[serde(default = "default_alphas")]
-    pub learner_alphas: Vec<f64>,
-    /// Trial shuffles averaged into the null of the unit-coding analysis.
-    #[serde(default = "default_shuffles")]
-    pub shuffles: usize,
-}
-
-fn default_shuffles() -> usize {
-    20
+    /// The experiment's own analysis keys.
+    #[serde(flatten)]
+    pub settings: toml::Table,
 }
 
 fn default_bootstrap() -> usize {
     10_000
 }
-fn default_lags() -> usize {
-    5
-}
-fn default_l2() -> f64 {
-    1e-3
-}
-fn default_rpe_episodes() -> usize {
-    30
-}
-fn default_alphas() -> Vec<f64> {
-    vec![0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-}
 
 impl Default for AnalysisConfig {
     fn default() -> Self {
-        toml::from_str("").expect("defaults")
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FigureConfig {
-    /// The paper's approximate values for the stay bars (R-C, R-U, N-C, N-U), read off its figure.
-    #[serde(default)]
-    pub paper_stay: Vec<f64>,
-    /// A reference lag-1 reward weight marked on the regression panel
-    /// (Simulation 1: the monkeys' 1.25, Tsutsui et al. 2016).
-    #[serde(default)]
-    pub reference_lag1_reward: Option<f64>,
-}
-
-impl Default for FigureConfig {
-    fn default() -> Self {
-        toml::from_str("").expect("defaults")
+        AnalysisConfig {
+            bootstrap: default_bootstrap(),
+            settings: toml::Table::new(),
+        }
     }
 }
 
@@ -304,36 +262,131 @@ pub struct CheckConfig {
     pub description: String,
 }
 
+/// Where an experiment's TOML comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Shipped with the binary (`experiments/<name>.toml` at build time).
+    BuiltIn(&'static str),
+    /// A file given by path.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::BuiltIn(name) => write!(f, "built-in {name}"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// Where a config came from, for error messages and the run record.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
-    pub path: PathBuf,
+    pub source: Source,
     pub profile: Option<String>,
 }
 
-/// Resolve a name (`s4_two_step`) or a path to an experiment TOML.
-pub fn resolve_path(name_or_path: &str) -> Result<PathBuf> {
-    let p = PathBuf::from(name_or_path);
-    if p.exists() {
-        return Ok(p);
-    }
-    for root in [Path::new("."), Path::new(env!("CARGO_MANIFEST_DIR"))] {
-        let candidate = root
-            .join(crate::EXPERIMENTS_DIR)
-            .join(format!("{name_or_path}.toml"));
-        if candidate.exists() {
-            return Ok(candidate);
+/// The experiment TOMLs shipped in the binary: (name, text), sorted by name.
+pub fn shipped() -> &'static [(&'static str, &'static str)] {
+    crate::shipped::SHIPPED
+}
+
+/// The shipped TOML text of an experiment name.
+pub fn shipped_text(name: &str) -> Option<&'static str> {
+    shipped().iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Edit distance, for "did you mean" suggestions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != *cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
         }
     }
+    row[b.len()]
+}
+
+/// The closest of `candidates` to `word`, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+/// Resolve a path to a TOML file (an existing path wins) or the name of a
+/// shipped experiment.
+pub fn resolve(name_or_path: &str) -> Result<Source> {
+    let p = PathBuf::from(name_or_path);
+    if p.is_file() {
+        return Ok(Source::File(p));
+    }
+    if let Some((name, _)) = shipped().iter().find(|(n, _)| *n == name_or_path) {
+        return Ok(Source::BuiltIn(name));
+    }
+    let names: Vec<&str> = shipped().iter().map(|(n, _)| *n).collect();
+    let hint = closest(name_or_path, names.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default();
+    if p.extension().is_some_and(|e| e == "toml") || name_or_path.contains('/') {
+        bail!("no experiment file {name_or_path}: no such file{hint}");
+    }
     bail!(
-        "no experiment file `{name_or_path}`: neither a file nor a name in {}/ (see `metarl list`)",
-        crate::EXPERIMENTS_DIR
+        "no experiment `{name_or_path}`: neither a file nor a shipped experiment ({}){hint}",
+        names.join(", ")
     )
 }
 
+/// The TOML text of a source.
+pub fn source_text(source: &Source) -> Result<String> {
+    match source {
+        Source::BuiltIn(name) => Ok(shipped_text(name).expect("a shipped name").to_string()),
+        Source::File(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read experiment file {}", p.display())),
+    }
+}
+
+/// A deserialization error on one line, naming the key path, e.g.
+/// "key `task.fixation_step`: invalid type: integer `1`, expected a boolean".
+/// serde reports the path as trailing "in `key`" lines, innermost first;
+/// `section` is prepended when the error comes from inside a section.
+pub fn describe_error(e: &dyn std::fmt::Display, section: Option<&str>) -> String {
+    let text = e.to_string();
+    let mut message = vec![];
+    let mut keys = vec![];
+    for line in text.trim().lines() {
+        match line
+            .trim()
+            .strip_prefix("in `")
+            .and_then(|l| l.strip_suffix('`'))
+        {
+            Some(k) => keys.push(k.to_string()),
+            None if line.trim().is_empty() => {}
+            None => message.push(line.trim().to_string()),
+        }
+    }
+    keys.extend(section.map(str::to_string));
+    keys.reverse();
+    let message = message.join(" ");
+    if keys.is_empty() {
+        message
+    } else {
+        format!("key `{}`: {message}", keys.join("."))
+    }
+}
+
 /// Merge `overlay` into `base`, recursing into tables.
-fn merge(base: &mut toml::Table, overlay: &toml::Table) {
+pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
         match (base.get_mut(k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
@@ -344,7 +397,8 @@ fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     }
 }
 
-/// Parse TOML text, apply a named profile, deserialize and validate.
+/// Parse TOML text, apply a named profile, deserialize and validate the common
+/// schema. (`experiments::parse` also checks the experiment's own keys.)
 pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> {
     let mut table: toml::Table =
         toml::from_str(text).map_err(|e| anyhow!("{origin}: invalid TOML: {e}"))?;
@@ -361,7 +415,11 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
             .ok_or_else(|| {
                 anyhow!(
                     "{origin}: no profile `{name}` (available: {})",
-                    available.join(", ")
+                    if available.is_empty() {
+                        "none".to_string()
+                    } else {
+                        available.join(", ")
+                    }
                 )
             })?
             .clone();
@@ -376,192 +434,105 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
         } else {
             ""
         };
-        anyhow!("{origin}{what}: {e}")
+        anyhow!("{origin}{what}: {}", describe_error(&e, None))
     })?;
-    config.validate().map_err(|e| anyhow!("{origin}: {e}"))?;
+    config.validate().map_err(|e| anyhow!("{origin}: {e:#}"))?;
     Ok(config)
 }
 
+/// Load a shipped experiment by name, or a TOML file by path, with a profile;
+/// the common schema only (`experiments::load` is the full loader).
 pub fn load(name_or_path: &str, profile: Option<&str>) -> Result<Loaded> {
-    let path = resolve_path(name_or_path)?;
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read experiment file {}", path.display()))?;
-    let config = parse(&text, &path.display().to_string(), profile)?;
+    let source = resolve(name_or_path)?;
+    let text = source_text(&source)?;
+    let config = parse(&text, &source.to_string(), profile)?;
     Ok(Loaded {
         config,
-        path,
+        source,
         profile: profile.map(str::to_string),
     })
 }
 
-fn check_prob(key: &str, v: f64) -> Result<()> {
-    if !(0.0..=1.0).contains(&v) || v.is_nan() {
-        bail!("key `{key}` = {v}: must be a probability in [0, 1]");
-    }
-    Ok(())
-}
-
-fn check_positive(key: &str, v: usize) -> Result<()> {
-    if v == 0 {
-        bail!("key `{key}` = 0: must be at least 1");
-    }
-    Ok(())
-}
-
-/// A list of [low, high] probability bands for p0(L): non-empty, each band a
-/// probability interval with low <= high and high <= `p0_sum` (so p0(R) >= 0).
-fn check_bands(key: &str, bands: &[[f64; 2]], p0_sum: f64) -> Result<()> {
-    if bands.is_empty() {
-        bail!("key `{key}`: must list at least one [low, high] band");
-    }
-    for (i, &[lo, hi]) in bands.iter().enumerate() {
-        check_prob(&format!("{key}[{i}][0]"), lo)?;
-        check_prob(&format!("{key}[{i}][1]"), hi)?;
-        if lo > hi {
-            bail!("key `{key}[{i}]` = [{lo}, {hi}]: must be [low, high] with low <= high");
-        }
-        if hi > p0_sum {
-            bail!(
-                "key `{key}[{i}]` = [{lo}, {hi}]: p0(L) may not exceed task.p0_sum = {p0_sum} (p0(R) = p0_sum - p0(L) must be >= 0)"
-            );
-        }
-    }
-    Ok(())
-}
-
-fn check_range(key: &str, v: f64, lo: f64, hi: f64, allowed: &str) -> Result<()> {
-    if !(v >= lo && v <= hi) {
-        bail!("key `{key}` = {v}: must be {allowed}");
-    }
-    Ok(())
-}
-
 impl Config {
     pub fn validate(&self) -> Result<()> {
-        let name = &self.experiment.name;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            bail!(
-                "key `experiment.name` = {name:?}: must be non-empty letters, digits, '_' or '-'"
-            );
-        }
-        match &self.task {
-            TaskConfig::TwoStep(t) => {
-                check_positive("task.trials_per_episode", t.trials_per_episode)?;
-                check_prob("task.common_prob", t.common_prob)?;
-                check_prob("task.reward_prob_high", t.reward_prob_high)?;
-                check_prob("task.reward_prob_low", t.reward_prob_low)?;
-                check_prob("task.swap_prob", t.swap_prob)?;
-            }
-            TaskConfig::BaitedBandit(t) => {
-                check_prob("task.p0_sum", t.p0_sum)?;
-                for (key, bands) in [
-                    ("task.train_p0_left", &t.train_p0_left),
-                    ("task.test_p0_left", &t.test_p0_left),
-                ] {
-                    check_bands(key, bands, t.p0_sum)?;
-                }
-                for (key, [lo, hi]) in [
-                    ("task.train_trials", t.train_trials),
-                    ("task.test_trials", t.test_trials),
-                ] {
-                    check_positive(key, lo)?;
-                    if lo > hi {
-                        bail!("key `{key}` = [{lo}, {hi}]: must be [min, max] with min <= max");
-                    }
-                    if hi > 100_000 {
-                        bail!("key `{key}` = [{lo}, {hi}]: at most 100000 trials per episode");
-                    }
-                    if t.fixation_step && hi > 50_000 {
-                        bail!(
-                            "key `{key}` = [{lo}, {hi}]: at most 50000 trials per episode with \
-                             task.fixation_step = true (two network steps per trial)"
-                        );
-                    }
-                }
-            }
-        }
-        check_positive("agent.hidden", self.agent.hidden)?;
+        validate::name("experiment.name", &self.experiment.name)?;
+        self.task.spec().validate()?;
+        validate::positive("agent.hidden", self.agent.hidden)?;
         let tr = &self.training;
-        check_positive("training.episodes", tr.episodes)?;
-        check_positive("training.batch", tr.batch)?;
+        validate::positive("training.episodes", tr.episodes)?;
+        validate::positive("training.batch", tr.batch)?;
         if tr.batch > 256 {
             bail!("key `training.batch` = {}: must be at most 256", tr.batch);
         }
-        check_range(
+        validate::range(
             "training.learning_rate",
             tr.learning_rate,
             1e-12,
             1.0,
             "in (0, 1]",
         )?;
-        check_range("training.gamma", tr.gamma, 0.0, 1.0, "in [0, 1]")?;
-        check_range("training.value_cost", tr.value_cost, 0.0, 1e6, ">= 0")?;
-        check_range("training.entropy_cost", tr.entropy_cost, 0.0, 1e6, ">= 0")?;
-        check_range(
+        validate::range("training.gamma", tr.gamma, 0.0, 1.0, "in [0, 1]")?;
+        validate::range("training.value_cost", tr.value_cost, 0.0, 1e6, ">= 0")?;
+        validate::range("training.entropy_cost", tr.entropy_cost, 0.0, 1e6, ">= 0")?;
+        validate::range(
             "training.grad_clip",
             tr.grad_clip,
             0.0,
             1e12,
             ">= 0 (0 = off)",
         )?;
-        check_range(
+        validate::range(
             "training.rmsprop_decay",
             tr.rmsprop_decay,
             0.0,
             0.999_999,
             "in [0, 1)",
         )?;
-        check_range(
+        validate::range(
             "training.optimizer_eps",
             tr.optimizer_eps,
             1e-20,
             1.0,
             "in (0, 1]",
         )?;
-        check_positive("evaluation.episodes", self.evaluation.episodes)?;
-        check_positive("seeds.count", self.seeds.count)?;
-        let an = &self.analysis;
-        check_positive("analysis.lags", an.lags)?;
-        check_positive("analysis.rpe_episodes", an.rpe_episodes)?;
-        check_positive("analysis.shuffles", an.shuffles)?;
-        check_range("analysis.logistic_l2", an.logistic_l2, 0.0, 1e6, ">= 0")?;
-        if an.learner_alphas.is_empty() {
-            bail!("key `analysis.learner_alphas`: must list at least one learning rate");
-        }
-        for a in &an.learner_alphas {
-            check_range("analysis.learner_alphas", *a, 1e-9, 1.0, "in (0, 1]")?;
-        }
-        for p in &self.figure.paper_stay {
-            check_prob("figure.paper_stay", *p)?;
-        }
-        if let Some(v) = self.figure.reference_lag1_reward {
-            check_range(
-                "figure.reference_lag1_reward",
-                v,
-                -1e6,
-                1e6,
-                "a finite number",
-            )?;
-        }
-        let known = crate::experiments::metric_names(&self.experiment.analysis)
-            .map_err(|e| anyhow!("key `experiment.analysis`: {e}"))?;
+        validate::positive("evaluation.episodes", self.evaluation.episodes)?;
+        validate::positive("seeds.count", self.seeds.count)?;
         for (i, c) in self.checks.iter().enumerate() {
-            if !known.iter().any(|m| m == &c.metric) {
+            validate::finite(&format!("checks[{i}].threshold"), c.threshold)?;
+        }
+        // Conditions: unique names, sensible counts, and task overrides that
+        // give a valid task.
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in self.evaluation.conditions.iter().enumerate() {
+            let key = format!("evaluation.conditions[{i}]");
+            validate::name(&format!("{key}.name"), &c.name)?;
+            if !names.insert(c.name.as_str()) {
                 bail!(
-                    "key `checks[{i}].metric` = {:?} (check {:?}): the {} analysis produces no such metric; it produces: {}",
-                    c.metric,
-                    c.name,
-                    self.experiment.analysis,
-                    known.join(", ")
+                    "key `{key}.name` = {:?}: conditions need distinct names",
+                    c.name
                 );
             }
-            if !c.threshold.is_finite() {
-                bail!("key `checks[{i}].threshold`: must be a finite number");
+            if let Some(n) = c.episodes {
+                validate::positive(&format!("{key}.episodes"), n)?;
             }
+            if let Some(n) = c.seeds {
+                validate::positive(&format!("{key}.seeds"), n)?;
+            }
+            self.condition_task(c)
+                .map_err(|e| anyhow!("in condition `{}` ({key}.task): {e:#}", c.name))?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, v) in self.variants.iter().enumerate() {
+            let key = format!("variants[{i}]");
+            validate::name(&format!("{key}.name"), &v.name)?;
+            if !names.insert(v.name.as_str()) {
+                bail!(
+                    "key `{key}.name` = {:?}: variants need distinct names",
+                    v.name
+                );
+            }
+            self.variant_config(v)
+                .map_err(|e| anyhow!("in variant `{}` ({key}): {e:#}", v.name))?;
         }
         Ok(())
     }
@@ -572,4 +543,82 @@ impl Config {
             .map(|i| self.seeds.first + i)
             .collect()
     }
+
+    /// The task of a test condition: `[task]` with the condition's overrides.
+    pub fn condition_task(&self, c: &ConditionConfig) -> Result<TaskConfig> {
+        let mut table = self.task.to_table();
+        merge(&mut table, &c.task);
+        let task =
+            TaskConfig::from_table(table).map_err(|e| anyhow!(describe_error(&e, Some("task"))))?;
+        task.spec().validate()?;
+        Ok(task)
+    }
+
+    /// The config one variant trains: this config with the variant's overrides
+    /// of `[task]`, `[agent]` and `[training]` (and no variants of its own).
+    pub fn variant_config(&self, v: &VariantConfig) -> Result<Config> {
+        let mut base = self.clone();
+        base.variants.clear();
+        let mut table = toml::Table::try_from(&base).context("config to TOML")?;
+        for (section, overlay) in [
+            ("task", &v.task),
+            ("agent", &v.agent),
+            ("training", &v.training),
+        ] {
+            if let Some(toml::Value::Table(t)) = table.get_mut(section) {
+                merge(t, overlay);
+            }
+        }
+        let cfg: Config =
+            toml::Table::try_into(table).map_err(|e| anyhow!("{}", describe_error(&e, None)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// What the run trains: (variant name, its config) for each variant, or
+    /// (None, this config) without variants.
+    pub fn training_variants(&self) -> Result<Vec<(Option<String>, Config)>> {
+        if self.variants.is_empty() {
+            return Ok(vec![(None, self.clone())]);
+        }
+        self.variants
+            .iter()
+            .map(|v| Ok((Some(v.name.clone()), self.variant_config(v)?)))
+            .collect()
+    }
+
+    /// What the test runs: (condition name, task, episodes per seed, seeds tested)
+    /// for each condition, or (None, the task, evaluation.episodes, every seed).
+    pub fn test_conditions(&self) -> Result<Vec<TestCondition>> {
+        if self.evaluation.conditions.is_empty() {
+            return Ok(vec![TestCondition {
+                name: None,
+                task: self.task.clone(),
+                episodes: self.evaluation.episodes,
+                seeds: self.seeds.count,
+            }]);
+        }
+        self.evaluation
+            .conditions
+            .iter()
+            .map(|c| {
+                Ok(TestCondition {
+                    name: Some(c.name.clone()),
+                    task: self.condition_task(c)?,
+                    episodes: c.episodes.unwrap_or(self.evaluation.episodes),
+                    seeds: c.seeds.unwrap_or(self.seeds.count).min(self.seeds.count),
+                })
+            })
+            .collect()
+    }
+}
+
+/// One resolved test condition.
+#[derive(Debug, Clone)]
+pub struct TestCondition {
+    pub name: Option<String>,
+    pub task: TaskConfig,
+    pub episodes: usize,
+    /// The first `seeds` seeds of the run are tested.
+    pub seeds: usize,
 }

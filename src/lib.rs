@@ -9,10 +9,12 @@ pub mod experiments;
 pub mod plot;
 pub mod record;
 pub mod run;
+pub mod shipped;
 pub mod stats;
 pub mod tasks;
 pub mod train;
+pub mod validate;
 
-/// Where experiment TOMLs live (relative to the working directory; the
-/// crate's own folder is the fallback).
+/// Where experiment TOMLs live in the source tree (they are also embedded in
+/// the binary; see `config::shipped`).
 pub const EXPERIMENTS_DIR: &str = "experiments";

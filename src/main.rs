@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use metarl::{bench, checks, config, experiments::Outcomes, run};
+use metarl::{bench, checks, config, experiments, experiments::Outcomes, run};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,11 +25,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List the experiments in experiments/ (name, paper figure, title, profiles).
+    /// List the experiments: the shipped ones (built into the binary) and any other
+    /// TOML in ./experiments/ (name, paper figure, title, profiles, source).
     List,
+    /// Print a shipped experiment's TOML, to copy and edit: `metarl show s4_two_step > my.toml`,
+    /// then `metarl run my.toml`.
+    Show {
+        /// Experiment name (see `metarl list`).
+        name: String,
+    },
     /// Train, evaluate with frozen weights, analyse and plot one experiment.
     Run {
-        /// Experiment name (e.g. s4_two_step) or path to its TOML.
+        /// Experiment name (e.g. s4_two_step, shipped in the binary) or path to a TOML file
+        /// (a path wins).
         experiment: String,
         /// Run directory to write (default: runs/<name>).
         #[arg(long)]
@@ -75,9 +83,10 @@ enum Command {
     },
     /// Print every metric of a run: mean, 95% CI over seeds, per-seed values, what it is.
     Report { dir: PathBuf },
-    /// Training throughput on one core (environment steps per second) for each experiment.
+    /// Training throughput on one core for each shipped experiment, in network steps/s
+    /// (one LSTM step each) and task trials/s (a two-step trial is two network steps).
     Bench {
-        /// Print {"<task>": {"env_steps_per_sec": ...}, ...}.
+        /// Print {"<experiment>": {"network_steps_per_sec": ..., "trials_per_sec": ...}, ...}.
         #[arg(long)]
         json: bool,
         /// Training episodes timed per experiment.
@@ -86,35 +95,31 @@ enum Command {
     },
 }
 
-fn experiment_files() -> Result<Vec<PathBuf>> {
-    let mut dir = PathBuf::from(metarl::EXPERIMENTS_DIR);
-    if !dir.is_dir() {
-        dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(metarl::EXPERIMENTS_DIR);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", dir.display()))?
+/// TOML files in ./experiments/ that are not the same as a shipped experiment
+/// (e.g. a user's own), sorted.
+fn local_experiment_files() -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(metarl::EXPERIMENTS_DIR) else {
+        return vec![];
+    };
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter(|p| {
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            config::shipped_text(stem) != Some(text.as_str())
+        })
         .collect();
     files.sort();
-    Ok(files)
-}
-
-fn task_kind(cfg: &config::Config) -> &'static str {
-    match cfg.task {
-        config::TaskConfig::TwoStep(_) => "two_step",
-        config::TaskConfig::BaitedBandit(_) => "baited_bandit",
-    }
+    files
 }
 
 fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
     let dirs = if dirs.is_empty() {
-        let mut d = vec![];
-        for f in experiment_files()? {
-            let cfg = config::load(&f.display().to_string(), None)?.config;
-            d.push(Path::new("runs").join(&cfg.experiment.name));
-        }
-        d
+        config::shipped()
+            .iter()
+            .map(|(name, _)| Path::new("runs").join(name))
+            .collect()
     } else {
         dirs
     };
@@ -172,26 +177,40 @@ fn main_inner() -> Result<bool> {
     let cli = Cli::parse();
     match cli.command {
         Command::List => {
-            for f in experiment_files()? {
-                match config::load(&f.display().to_string(), None) {
-                    Ok(l) => {
-                        let c = l.config;
-                        let profiles: Vec<&String> = c.profiles.keys().collect();
-                        println!(
-                            "{:<22} {:<10} {}  [profiles: {}]",
-                            c.experiment.name,
-                            c.experiment.paper_figure,
-                            c.experiment.title,
-                            profiles
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                    }
-                    Err(e) => println!("{:<22} INVALID: {e:#}", f.display()),
+            let print = |name: &str, loaded: Result<config::Loaded>, source: &str| match loaded {
+                Ok(l) => {
+                    let c = l.config;
+                    let profiles: Vec<&str> = c.profiles.keys().map(|s| s.as_str()).collect();
+                    println!(
+                        "{:<24} {:<9} {:<44} [profiles: {}] ({source})",
+                        c.experiment.name,
+                        c.experiment.paper_figure,
+                        c.experiment.title,
+                        profiles.join(", ")
+                    );
                 }
+                Err(e) => println!("{name:<24} INVALID ({source}): {e:#}"),
+            };
+            for (name, _) in config::shipped() {
+                print(name, experiments::load(name, None), "built-in");
             }
+            for f in local_experiment_files() {
+                let p = f.display().to_string();
+                print(&p, experiments::load(&p, None), &p);
+            }
+        }
+        Command::Show { name } => {
+            let text = config::shipped_text(&name).ok_or_else(|| {
+                let names: Vec<&str> = config::shipped().iter().map(|(n, _)| *n).collect();
+                let hint = config::closest(&name, names.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                anyhow::anyhow!(
+                    "no shipped experiment `{name}` (shipped: {}){hint}",
+                    names.join(", ")
+                )
+            })?;
+            print!("{text}");
         }
         Command::Run {
             experiment,
@@ -205,6 +224,18 @@ fn main_inner() -> Result<bool> {
         } => {
             if threads == Some(0) {
                 bail!("--threads must be at least 1");
+            }
+            // A name runs the shipped experiment; say so if a local file of that name differs.
+            if let Ok(config::Source::BuiltIn(name)) = config::resolve(&experiment) {
+                let local = Path::new(metarl::EXPERIMENTS_DIR).join(format!("{name}.toml"));
+                if let Ok(text) = std::fs::read_to_string(&local) {
+                    if config::shipped_text(name) != Some(text.as_str()) && !quiet {
+                        eprintln!(
+                            "note: running the shipped {name}; {} differs from it (pass the path to run that file)",
+                            local.display()
+                        );
+                    }
+                }
             }
             let dir = run::run(&run::RunOptions {
                 experiment,
@@ -260,16 +291,22 @@ fn main_inner() -> Result<bool> {
                 bail!("--episodes must be at least 1");
             }
             let mut out = serde_json::Map::new();
-            for f in experiment_files()? {
-                let cfg = config::load(&f.display().to_string(), None)?.config;
+            for (name, _) in config::shipped() {
+                let cfg = experiments::load(name, None)?.config;
                 let t = bench::training_throughput(&cfg, episodes)?;
                 if !json {
                     println!(
-                        "{:<22} {:>10.0} env steps/s on one core (batch {}, {} units, {} episodes in {:.2}s)",
-                        t.experiment, t.env_steps_per_sec, t.batch, t.hidden, t.episodes, t.seconds
+                        "{:<24} {:>9.0} network steps/s = {:>8.0} trials/s on one core (batch {}, {} units, {} episodes in {:.2}s)",
+                        t.experiment,
+                        t.network_steps_per_sec,
+                        t.trials_per_sec,
+                        t.batch,
+                        t.hidden,
+                        t.episodes,
+                        t.seconds
                     );
                 }
-                out.insert(task_kind(&cfg).to_string(), serde_json::to_value(&t)?);
+                out.insert(name.to_string(), serde_json::to_value(&t)?);
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);

@@ -234,6 +234,21 @@ pub fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
         .collect())
 }
 
+/// A string column (e.g. `variant`, `condition`) as owned strings.
+pub fn col_str(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+    let s = df
+        .column(name)
+        .map_err(|_| anyhow::anyhow!("trial table has no column {name}"))?;
+    let ca = s.str()?;
+    (0..ca.len())
+        .map(|i| {
+            ca.get(i)
+                .map(str::to_string)
+                .ok_or_else(|| anyhow::anyhow!("column {name} has a missing value at row {i}"))
+        })
+        .collect()
+}
+
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     ParquetReader::new(f)

@@ -3,7 +3,7 @@
 //! outcomes.json → figures. Each stage reads only what the previous one wrote,
 //! so `analyze` and `figures` can be redone on a finished run directory.
 
-use crate::config::{self, Config};
+use crate::config::{Config, Source};
 use crate::experiments::{self, Outcomes};
 use crate::record::{self, write_text_atomic};
 use crate::train::{self, TrainedSeed};
@@ -43,9 +43,18 @@ pub struct RunOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SeedRecord {
     pub seed: u64,
+    /// The training variant, if the experiment declares variants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub train_seconds: f64,
+    /// Network steps of training, and per second.
     pub env_steps: u64,
     pub env_steps_per_sec: f64,
+    /// Task trials of training, and per second.
+    #[serde(default)]
+    pub trials: u64,
+    #[serde(default)]
+    pub trials_per_sec: f64,
 }
 
 /// manifest.json: what ran, where, and how long each stage took.
@@ -81,8 +90,8 @@ fn num_cpus() -> usize {
 }
 
 /// Load the experiment and apply the command-line overrides.
-pub fn resolve_config(opts: &RunOptions) -> Result<(Config, PathBuf)> {
-    let loaded = config::load(&opts.experiment, opts.profile.as_deref())?;
+pub fn resolve_config(opts: &RunOptions) -> Result<(Config, Source)> {
+    let loaded = experiments::load(&opts.experiment, opts.profile.as_deref())?;
     let mut cfg = loaded.config;
     if let Some(n) = opts.seeds {
         cfg.seeds.count = n;
@@ -90,13 +99,9 @@ pub fn resolve_config(opts: &RunOptions) -> Result<(Config, PathBuf)> {
     if let Some(n) = opts.episodes {
         cfg.training.episodes = n;
     }
-    cfg.validate().map_err(|e| {
-        anyhow::anyhow!(
-            "{} (after command-line overrides): {e}",
-            loaded.path.display()
-        )
-    })?;
-    Ok((cfg, loaded.path))
+    cfg.validate()
+        .map_err(|e| anyhow::anyhow!("{} (after command-line overrides): {e:#}", loaded.source))?;
+    Ok((cfg, loaded.source))
 }
 
 /// Refuse to touch a directory that already holds results, unless forced.
@@ -137,25 +142,77 @@ fn bar_style() -> ProgressStyle {
         .progress_chars("=> ")
 }
 
-/// Train and evaluate every seed, seeds in parallel on `threads` cores.
-fn train_all(
-    cfg: &Config,
-    dir: &Path,
-    threads: usize,
-    quiet: bool,
-) -> Result<Vec<(TrainedSeed, DataFrame)>> {
-    let seeds = cfg.seed_list();
+/// One training job: a seed of a variant (or of the config as written).
+struct Job {
+    variant: Option<String>,
+    cfg: Config,
+    seed: u64,
+}
+
+impl Job {
+    fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{v}/{}", self.seed),
+            None => format!("seed {}", self.seed),
+        }
+    }
+
+    fn checkpoint(&self, dir: &Path) -> PathBuf {
+        let mut p = dir.join("checkpoints");
+        if let Some(v) = &self.variant {
+            p = p.join(v);
+        }
+        p.join(format!("seed_{}.json", self.seed))
+    }
+}
+
+/// What one job produced: the trained seed and its test trials (all conditions).
+struct JobResult {
+    variant: Option<String>,
+    trained: TrainedSeed,
+    trials: DataFrame,
+}
+
+/// Label columns (`variant`, `condition`) inserted after `seed`, only when the
+/// experiment declares variants or conditions (so other runs' tables are unchanged).
+fn insert_labels(df: &mut DataFrame, labels: &[(&str, Option<&str>)]) -> Result<()> {
+    let height = df.height();
+    let mut at = 1;
+    for (column, value) in labels {
+        if let Some(v) = value {
+            df.insert_column(at, Column::new((*column).into(), vec![*v; height]))?;
+            at += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Train and evaluate every (variant, seed), in parallel on `threads` cores.
+fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Vec<JobResult>> {
+    let mut jobs = vec![];
+    for (variant, vcfg) in cfg.training_variants()? {
+        if let Some(v) = &variant {
+            std::fs::create_dir_all(dir.join("checkpoints").join(v))?;
+        }
+        for seed in cfg.seed_list() {
+            jobs.push(Job {
+                variant: variant.clone(),
+                cfg: vcfg.clone(),
+                seed,
+            });
+        }
+    }
     let multi = MultiProgress::with_draw_target(if quiet {
         ProgressDrawTarget::hidden()
     } else {
         ProgressDrawTarget::stderr()
     });
-    let bars: Vec<ProgressBar> = seeds
+    let bars: Vec<ProgressBar> = jobs
         .iter()
-        .map(|s| {
-            let pb = multi.add(ProgressBar::new(cfg.training.episodes as u64));
+        .map(|j| {
+            let pb = multi.add(ProgressBar::new(j.cfg.training.episodes as u64));
             pb.set_style(bar_style());
-            pb.set_prefix(format!("seed {s}"));
+            pb.set_prefix(j.label());
             pb
         })
         .collect();
@@ -163,33 +220,58 @@ fn train_all(
         .num_threads(threads)
         .build()
         .context("cannot start the thread pool")?;
-    let results: Vec<Result<(TrainedSeed, DataFrame)>> = pool.install(|| {
-        seeds
-            .par_iter()
+    let results: Vec<Result<JobResult>> = pool.install(|| {
+        jobs.par_iter()
             .zip(bars.par_iter())
-            .map(|(&seed, pb)| {
+            .map(|(job, pb)| {
+                let jcfg = &job.cfg;
+                let seed = job.seed;
                 let mut last_draw = 0u64;
-                let trained = train::train_seed(cfg, seed, |episodes, sps, reward| {
-                    pb.set_position(episodes.min(cfg.training.episodes as u64));
+                let trained = train::train_seed(jcfg, seed, |episodes, sps, reward| {
+                    pb.set_position(episodes.min(jcfg.training.episodes as u64));
                     if episodes >= last_draw + 200 {
                         last_draw = episodes;
                         pb.set_message(format!("{sps:>8.0} steps/s, reward/episode {reward:6.1}"));
                     }
                 })?;
                 let done = format!(
-                    "done in {:.1}s ({:.0} steps/s)",
+                    "done in {:.1}s ({:.0} network steps/s)",
                     trained.seconds,
                     trained.env_steps as f64 / trained.seconds
                 );
                 // Without a terminal the bars are hidden: log one line per seed instead.
                 if !quiet && !std::io::stderr().is_terminal() {
-                    eprintln!("seed {seed}: trained, {done}");
+                    eprintln!("{}: trained, {done}", job.label());
                 }
                 pb.finish_with_message(done);
-                let ckpt = dir.join("checkpoints").join(format!("seed_{seed}.json"));
-                write_text_atomic(&ckpt, &trained.params.save_json()?)?;
-                let table = train::evaluate(cfg, &trained.params, seed);
-                Ok((trained, table.into_dataframe()?))
+                write_text_atomic(&job.checkpoint(dir), &trained.params.save_json()?)?;
+                let mut trials: Option<DataFrame> = None;
+                for cond in jcfg.test_conditions()? {
+                    // A condition may test only the run's first few seeds.
+                    if (seed - jcfg.seeds.first) as usize >= cond.seeds {
+                        continue;
+                    }
+                    let table = train::evaluate_condition(jcfg, &cond, &trained.params, seed);
+                    let mut df = table.into_dataframe()?;
+                    insert_labels(
+                        &mut df,
+                        &[
+                            ("variant", job.variant.as_deref()),
+                            ("condition", cond.name.as_deref()),
+                        ],
+                    )?;
+                    match &mut trials {
+                        None => trials = Some(df),
+                        Some(all) => {
+                            all.vstack_mut(&df)?;
+                        }
+                    }
+                }
+                Ok(JobResult {
+                    variant: job.variant.clone(),
+                    trained,
+                    trials: trials.context("no test condition includes this seed")?,
+                })
             })
             .collect()
     });
@@ -230,17 +312,23 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     stages.insert("train_and_evaluate".to_string(), t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let curves: Vec<(u64, &[train::UpdateRow])> = results
-        .iter()
-        .map(|(s, _)| (s.seed, &s.curve[..]))
-        .collect();
-    record::write_parquet(
-        &dir.join("training.parquet"),
-        &mut record::curve_dataframe(&curves)?,
-    )?;
-    let mut trials = results[0].1.clone();
-    for (_, df) in &results[1..] {
-        trials.vstack_mut(df)?;
+    let mut curve: Option<DataFrame> = None;
+    for r in &results {
+        let mut df = record::curve_dataframe(&[(r.trained.seed, &r.trained.curve[..])])?;
+        insert_labels(&mut df, &[("variant", r.variant.as_deref())])?;
+        match &mut curve {
+            None => curve = Some(df),
+            Some(all) => {
+                all.vstack_mut(&df)?;
+            }
+        }
+    }
+    let mut curve = curve.context("no training results")?;
+    curve.rechunk_mut();
+    record::write_parquet(&dir.join("training.parquet"), &mut curve)?;
+    let mut trials = results[0].trials.clone();
+    for r in &results[1..] {
+        trials.vstack_mut(&r.trials)?;
     }
     trials.rechunk_mut();
     record::write_parquet(&dir.join("trials.parquet"), &mut trials)?;
@@ -249,7 +337,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let manifest = Manifest {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         experiment: cfg.experiment.name.clone(),
-        source: source.display().to_string(),
+        source: source.to_string(),
         profile: opts.profile.clone(),
         seeds: cfg.seed_list(),
         threads,
@@ -258,11 +346,17 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         stage_seconds: stages,
         per_seed: results
             .iter()
-            .map(|(s, _)| SeedRecord {
-                seed: s.seed,
-                train_seconds: s.seconds,
-                env_steps: s.env_steps,
-                env_steps_per_sec: s.env_steps as f64 / s.seconds.max(1e-9),
+            .map(|r| {
+                let s = &r.trained;
+                SeedRecord {
+                    seed: s.seed,
+                    variant: r.variant.clone(),
+                    train_seconds: s.seconds,
+                    env_steps: s.env_steps,
+                    env_steps_per_sec: s.env_steps as f64 / s.seconds.max(1e-9),
+                    trials: s.trials,
+                    trials_per_sec: s.trials as f64 / s.seconds.max(1e-9),
+                }
             })
             .collect(),
     };
@@ -301,7 +395,7 @@ pub fn run_config(dir: &Path) -> Result<Config> {
     let path = dir.join("config.toml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{} has no config.toml: not a run directory", dir.display()))?;
-    config::parse(&text, &path.display().to_string(), None)
+    experiments::parse(&text, &path.display().to_string(), None)
 }
 
 /// `metarl analyze DIR`: trials.parquet → outcomes.json.

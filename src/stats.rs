@@ -388,6 +388,238 @@ pub fn partial_correlation(
     ))
 }
 
+/// Ridge regression with an unpenalised intercept: minimises
+/// Σ (y − b − x·w)² + `lambda` |w|². `x` is row-major with `n_features`
+/// columns; returns [b, w_1, ..., w_p].
+pub fn ridge_regression(x: &[f64], y: &[f64], n_features: usize, lambda: f64) -> Result<Vec<f64>> {
+    let n = y.len();
+    if x.len() != n * n_features {
+        bail!(
+            "design matrix has {} values, expected {}",
+            x.len(),
+            n * n_features
+        );
+    }
+    let p = n_features + 1;
+    let mut xtx = vec![0.0; p * p];
+    let mut xty = vec![0.0; p];
+    let mut row = vec![0.0; p];
+    for i in 0..n {
+        row[0] = 1.0;
+        row[1..].copy_from_slice(&x[i * n_features..(i + 1) * n_features]);
+        for a in 0..p {
+            xty[a] += row[a] * y[i];
+            for b in 0..=a {
+                xtx[a * p + b] += row[a] * row[b];
+            }
+        }
+    }
+    for a in 0..p {
+        for b in 0..a {
+            xtx[b * p + a] = xtx[a * p + b];
+        }
+    }
+    for a in 1..p {
+        xtx[a * p + a] += lambda.max(1e-10);
+    }
+    solve_spd(&mut xtx, &mut xty, p)?;
+    Ok(xty)
+}
+
+/// Held-out predictions of a ridge regression by k-fold cross-validation in
+/// which the rows of one group (e.g. one test episode) are always in the same
+/// fold, so no episode is both trained and tested on. Groups go to folds in
+/// the order they first appear, round robin (deterministic). Returns one
+/// prediction per row, each from the model fitted without its fold.
+pub fn cross_validated_ridge(
+    x: &[f64],
+    y: &[f64],
+    n_features: usize,
+    groups: &[u64],
+    folds: usize,
+    lambda: f64,
+) -> Result<Vec<f64>> {
+    let n = y.len();
+    if groups.len() != n || x.len() != n * n_features {
+        bail!("cross-validation: rows of x, y and groups differ");
+    }
+    let mut fold_of_group = std::collections::HashMap::new();
+    let fold: Vec<usize> = groups
+        .iter()
+        .map(|g| {
+            let next = fold_of_group.len();
+            *fold_of_group.entry(*g).or_insert(next) % folds.max(1)
+        })
+        .collect();
+    if fold_of_group.len() < folds.max(2) {
+        bail!(
+            "cross-validation needs at least {} groups, got {}",
+            folds.max(2),
+            fold_of_group.len()
+        );
+    }
+    let mut pred = vec![0.0; n];
+    for k in 0..folds {
+        let (mut xt, mut yt) = (vec![], vec![]);
+        for i in (0..n).filter(|&i| fold[i] != k) {
+            xt.extend_from_slice(&x[i * n_features..(i + 1) * n_features]);
+            yt.push(y[i]);
+        }
+        let w = ridge_regression(&xt, &yt, n_features, lambda)?;
+        for i in (0..n).filter(|&i| fold[i] == k) {
+            let row = &x[i * n_features..(i + 1) * n_features];
+            pred[i] = w[0] + row.iter().zip(&w[1..]).map(|(a, b)| a * b).sum::<f64>();
+        }
+    }
+    Ok(pred)
+}
+
+/// r² = 1 − SS_res / SS_tot of predictions against the truth (can be < 0 for
+/// held-out predictions worse than the mean).
+pub fn r_squared(truth: &[f64], pred: &[f64]) -> f64 {
+    let m = mean(truth);
+    let (mut res, mut tot) = (0.0, 0.0);
+    for (t, p) in truth.iter().zip(pred) {
+        res += (t - p).powi(2);
+        tot += (t - m).powi(2);
+    }
+    1.0 - res / tot
+}
+
+/// Principal component analysis of the rows of `x` (row-major, `dim` columns).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pca {
+    pub mean: Vec<f64>,
+    /// Unit-length principal axes, largest variance first. Each axis's sign is
+    /// fixed so that its largest-magnitude coordinate is positive.
+    pub components: Vec<Vec<f64>>,
+    /// Share of the total variance along each axis.
+    pub explained: Vec<f64>,
+}
+
+impl Pca {
+    /// The top `k` components of the centred data (eigenvectors of the
+    /// covariance by cyclic Jacobi rotations; fine for the few hundred
+    /// dimensions of an LSTM state).
+    pub fn fit(x: &[f64], dim: usize, k: usize) -> Result<Pca> {
+        if dim == 0 || !x.len().is_multiple_of(dim) || x.len() / dim < 2 {
+            bail!("PCA needs at least two rows of {dim} values");
+        }
+        let n = x.len() / dim;
+        let mut mean = vec![0.0; dim];
+        for row in x.chunks(dim) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v / n as f64;
+            }
+        }
+        let mut cov = vec![0.0; dim * dim];
+        for row in x.chunks(dim) {
+            for a in 0..dim {
+                let da = row[a] - mean[a];
+                for b in 0..=a {
+                    cov[a * dim + b] += da * (row[b] - mean[b]);
+                }
+            }
+        }
+        for a in 0..dim {
+            for b in 0..=a {
+                cov[a * dim + b] /= (n - 1) as f64;
+                cov[b * dim + a] = cov[a * dim + b];
+            }
+        }
+        let (values, vectors) = symmetric_eigen(cov, dim);
+        let total: f64 = values.iter().map(|v| v.max(0.0)).sum();
+        let mut order: Vec<usize> = (0..dim).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        let mut components = vec![];
+        let mut explained = vec![];
+        for &j in order.iter().take(k.min(dim)) {
+            let mut axis: Vec<f64> = (0..dim).map(|i| vectors[i * dim + j]).collect();
+            let big = axis
+                .iter()
+                .cloned()
+                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .unwrap_or(1.0);
+            if big < 0.0 {
+                axis.iter_mut().for_each(|v| *v = -*v);
+            }
+            components.push(axis);
+            explained.push(if total > 0.0 {
+                values[j].max(0.0) / total
+            } else {
+                0.0
+            });
+        }
+        Ok(Pca {
+            mean,
+            components,
+            explained,
+        })
+    }
+
+    /// Coordinates of one row along the components.
+    pub fn project(&self, row: &[f64]) -> Vec<f64> {
+        self.components
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .zip(row.iter().zip(&self.mean))
+                    .map(|(a, (v, m))| a * (v - m))
+                    .sum()
+            })
+            .collect()
+    }
+}
+
+/// Eigenvalues and eigenvectors (columns of the returned row-major matrix) of a
+/// symmetric matrix, by cyclic Jacobi rotations.
+fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut v = vec![0.0; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * n + j] * a[i * n + j])
+            .sum::<f64>()
+            .sqrt();
+        if off <= 1e-14 * scale {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq.abs() <= 1e-300 {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for k in 0..n {
+                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..n).map(|i| a[i * n + i]).collect(), v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +710,62 @@ mod tests {
         assert!(null.iter().all(|v| v.abs() < 0.03), "{null:?}");
         // A constant response has no correlation.
         assert_eq!(pc.of(&vec![2.0; n], None), vec![0.0, 0.0]);
+    }
+
+    /// Data stretched along a known axis: PCA finds the axis and its share of
+    /// the variance, and the projection of the mean is 0.
+    #[test]
+    fn pca_recovers_a_known_axis() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let axis = [0.6, 0.0, -0.8];
+        let mut x = vec![];
+        for _ in 0..5000 {
+            let big: f64 = 3.0 * normal.sample(&mut rng);
+            let noise: Vec<f64> = (0..3).map(|_| 0.3 * normal.sample(&mut rng)).collect();
+            for d in 0..3 {
+                x.push(1.0 + big * axis[d] + noise[d]);
+            }
+        }
+        let pca = Pca::fit(&x, 3, 2).unwrap();
+        let c = &pca.components[0];
+        let dot: f64 = c.iter().zip(axis).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() > 0.999, "{c:?}");
+        // Variance 9 along the axis + 0.09 per dimension: share ≈ 9.09 / 9.27.
+        assert!(
+            (pca.explained[0] - 9.09 / 9.27).abs() < 0.02,
+            "{:?}",
+            pca.explained
+        );
+        let p = pca.project(&pca.mean.clone());
+        assert!(p.iter().all(|v| v.abs() < 1e-12));
+    }
+
+    /// A linear signal is decoded from held-out groups with the r² the noise
+    /// allows; shuffled labels decode nothing.
+    #[test]
+    fn cross_validated_ridge_decodes_held_out_groups() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let (n, nf) = (4000, 5);
+        let mut x = vec![];
+        let mut y = vec![];
+        let mut groups = vec![];
+        for i in 0..n {
+            let row: Vec<f64> = (0..nf).map(|_| normal.sample(&mut rng)).collect();
+            // Signal variance 1 + 0.25 = 1.25, noise variance 0.25: r² = 0.833.
+            y.push(row[0] - 0.5 * row[3] + 0.5 * normal.sample(&mut rng));
+            x.extend(row);
+            groups.push((i / 20) as u64);
+        }
+        let pred = cross_validated_ridge(&x, &y, nf, &groups, 5, 1e-3).unwrap();
+        let r2 = r_squared(&y, &pred);
+        assert!((r2 - 1.25 / 1.5).abs() < 0.03, "{r2}");
+        let mut shuffled = y.clone();
+        for i in (1..n).rev() {
+            shuffled.swap(i, rng.random_range(0..=i));
+        }
+        let pred = cross_validated_ridge(&x, &shuffled, nf, &groups, 5, 1e-3).unwrap();
+        assert!(r_squared(&shuffled, &pred) < 0.01);
     }
 }

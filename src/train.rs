@@ -5,9 +5,9 @@
 //! neither allocates nor logs.
 
 use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
-use crate::config::Config;
+use crate::config::{Config, TestCondition};
 use crate::record::TrialTable;
-use crate::tasks::{make_task, Phase, Task, TaskRng};
+use crate::tasks::{make_task, Phase, Task, TaskConfig, TaskRng};
 use anyhow::{bail, Result};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -74,6 +74,21 @@ impl Rollout {
     }
     pub fn latent_row(&self, row: usize) -> &[f64] {
         &self.latents[row * self.n_latents..(row + 1) * self.n_latents]
+    }
+
+    /// Network steps taken (rows of running episodes) and trials started
+    /// (those steps that are the first of a trial).
+    pub fn counts(&self) -> (u64, u64) {
+        let rows = self.n_steps * self.batch;
+        let mut steps = 0;
+        let mut trials = 0;
+        for (m, pos) in self.mask[..rows].iter().zip(&self.position[..rows]) {
+            if *m > 0.0 {
+                steps += 1;
+                trials += (pos.1 == 0) as u64;
+            }
+        }
+        (steps, trials)
     }
 }
 
@@ -170,7 +185,9 @@ pub struct TrainedSeed {
     pub seed: u64,
     pub params: Params,
     pub curve: Vec<UpdateRow>,
+    /// Network steps and task trials of training.
     pub env_steps: u64,
+    pub trials: u64,
     pub seconds: f64,
 }
 
@@ -184,8 +201,13 @@ pub struct LockStep {
 
 impl LockStep {
     pub fn new(cfg: &Config, phase: Phase, params: &Params) -> Self {
+        Self::with_task(cfg, &cfg.task, phase, params)
+    }
+
+    /// As `new`, with another task config (a test condition's).
+    pub fn with_task(cfg: &Config, task: &TaskConfig, phase: Phase, params: &Params) -> Self {
         let batch = cfg.training.batch;
-        let tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(&cfg.task, phase)).collect();
+        let tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(task, phase)).collect();
         let ws = Workspace::new(params, batch, tasks[0].max_steps());
         let ro = Rollout::new(tasks[0].as_ref(), batch, cfg.agent.time_input);
         LockStep {
@@ -216,7 +238,9 @@ pub struct UpdateStats {
     pub loss: a2c::LossStats,
     /// Global gradient norm before clipping.
     pub grad_norm: f64,
+    /// Network steps and trials of this update's episodes.
     pub env_steps: u64,
+    pub trials: u64,
     pub total_reward: f64,
 }
 
@@ -294,10 +318,12 @@ impl Trainer {
             self.opt.apply(&mut self.params, &self.grad);
         }
         let rows = ro.n_steps * ro.batch;
+        let (env_steps, trials) = ro.counts();
         UpdateStats {
             loss,
             grad_norm,
-            env_steps: ro.mask[..rows].iter().sum::<f32>() as u64,
+            env_steps,
+            trials,
             total_reward: ro.rewards[..rows].iter().map(|&r| r as f64).sum(),
         }
     }
@@ -316,6 +342,7 @@ pub fn train_seed(
     let mut curve = Vec::with_capacity(n_updates);
     let start = Instant::now();
     let mut env_steps = 0u64;
+    let mut trials = 0u64;
     for update in 0..n_updates {
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
@@ -331,6 +358,7 @@ pub fn train_seed(
             );
         }
         env_steps += st.env_steps;
+        trials += st.trials;
         let sps = env_steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
         let mean_reward = st.total_reward / batch as f64;
         curve.push(UpdateRow {
@@ -353,15 +381,29 @@ pub fn train_seed(
         params: trainer.params,
         curve,
         env_steps,
+        trials,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// Frozen-weight evaluation: fresh task instances, the trained parameters
-/// borrowed immutably, every step recorded.
-pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
+/// Frozen-weight evaluation of the test as configured (its first condition
+/// if it declares several).
+pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> Result<TrialTable> {
+    let cond = &cfg.test_conditions()?[0];
+    Ok(evaluate_condition(cfg, cond, params, seed))
+}
+
+/// Frozen-weight evaluation in one test condition: fresh task instances, the
+/// trained parameters borrowed immutably, every step recorded. The random
+/// streams restart from the seed in every condition.
+pub fn evaluate_condition(
+    cfg: &Config,
+    cond: &TestCondition,
+    params: &Params,
+    seed: u64,
+) -> TrialTable {
     let batch = cfg.training.batch;
-    let mut env = LockStep::new(cfg, Phase::Test, params);
+    let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, params);
     let mut task_rng = rng_for(seed, stream::EVAL_TASK);
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
     let hidden = if cfg.evaluation.record_hidden {
@@ -371,7 +413,7 @@ pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> TrialTable {
     };
     let mut table = TrialTable::new(env.tasks[0].as_ref(), hidden);
     let gamma = cfg.training.gamma as f32;
-    let n_episodes = cfg.evaluation.episodes;
+    let n_episodes = cond.episodes;
     let mut done = 0;
     while done < n_episodes {
         env.run(params, &mut task_rng, &mut policy_rng);

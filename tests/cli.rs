@@ -45,11 +45,56 @@ fn list_shows_the_experiments() {
 }
 
 #[test]
+fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
+    // `run` by name from a directory that has no experiments/ folder.
+    let t = tmp();
+    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args([
+            "run",
+            "s4_two_step",
+            "--profile",
+            "quick",
+            "--episodes",
+            "32",
+            "--quiet",
+        ])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(t.path().join("runs/s4_two_step/outcomes.json").is_file());
+    // `show` prints the shipped TOML exactly; `list` marks it built-in.
+    let out = metarl(&["show", "s4_two_step"]);
+    assert!(out.status.success());
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/experiments/s4_two_step.toml"
+    ))
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), shipped);
+    let out = metarl(&["list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("s4_two_step")).unwrap();
+    assert!(line.contains("built-in"), "{line}");
+    // A misspelt name is refused with a suggestion, exit status 2.
+    let out = metarl(&["show", "s4_twostep"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `s4_two_step`"));
+    let out = metarl(&["run", "s1_reward_histroy", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `s1_reward_history`"));
+}
+
+#[test]
 fn help_explains_the_commands() {
     let out = metarl(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
     for cmd in [
-        "list", "run", "analyze", "figures", "check", "report", "bench",
+        "list", "show", "run", "analyze", "figures", "check", "report", "bench",
     ] {
         assert!(text.contains(cmd), "{text}");
     }
@@ -229,7 +274,15 @@ fn bench_json_reports_steps_per_second() {
     let out = metarl(&["bench", "--json", "--episodes", "32"]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(v["two_step"]["env_steps_per_sec"].as_f64().unwrap() > 0.0);
+    for key in ["network_steps_per_sec", "trials_per_sec"] {
+        assert!(v["s4_two_step"][key].as_f64().unwrap() > 0.0, "{v}");
+    }
+    // Two network steps per two-step trial.
+    let s4 = &v["s4_two_step"];
+    assert_eq!(
+        s4["network_steps"].as_u64().unwrap(),
+        2 * s4["trials"].as_u64().unwrap()
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -1,7 +1,7 @@
 //! An invalid experiment file is refused before any work, with a message that
 //! names the file, the key and what is allowed.
 
-use metarl::config;
+use metarl::experiments;
 
 mod common;
 use common::error_of;
@@ -13,8 +13,8 @@ fn base() -> String {
 #[test]
 fn the_shipped_experiment_is_valid_with_every_profile() {
     let text = base();
-    config::parse(&text, "s4", None).unwrap();
-    config::parse(&text, "s4", Some("quick")).unwrap();
+    experiments::parse(&text, "s4", None).unwrap();
+    experiments::parse(&text, "s4", Some("quick")).unwrap();
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn unknown_task_kind_and_unknown_profile_are_refused() {
     assert!(e.contains("three_step"), "{e}");
     let e = format!(
         "{:#}",
-        config::parse(&base(), "bad.toml", Some("huge")).unwrap_err()
+        experiments::parse(&base(), "bad.toml", Some("huge")).unwrap_err()
     );
     assert!(e.contains("huge") && e.contains("quick"), "{e}");
 }
@@ -74,7 +74,78 @@ fn unknown_task_kind_and_unknown_profile_are_refused() {
 fn missing_file_is_reported() {
     let e = format!(
         "{:#}",
-        config::load("no_such_experiment", None).unwrap_err()
+        experiments::load("no_such_experiment", None).unwrap_err()
     );
     assert!(e.contains("no_such_experiment"), "{e}");
+}
+
+#[test]
+fn another_experiments_analysis_key_is_refused_by_name() {
+    // `shuffles` belongs to Simulation 1's analysis; Simulation 4 refuses it.
+    let e = error_of(&base().replace("lags = 5", "lags = 5\nshuffles = 20"));
+    assert!(e.contains("bad.toml") && e.contains("shuffles"), "{e}");
+    assert!(e.contains("key `analysis`"), "{e}");
+    // Likewise a figure key of Simulation 1.
+    let e = error_of(&base().replace("\n[figure]\n", "\n[figure]\nreference_lag1_reward = 1.25\n"));
+    assert!(
+        e.contains("reference_lag1_reward") && e.contains("key `figure`"),
+        "{e}"
+    );
+    // The common key `bootstrap` is still accepted, and checked.
+    let e = error_of(&base().replace("lags = 5", "lags = 0"));
+    assert!(
+        e.contains("analysis.lags") && e.contains("at least 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_analysis_module_is_named() {
+    let e = error_of(&base().replace("analysis = \"s4_two_step\"", "analysis = \"s9_telepathy\""));
+    assert!(
+        e.contains("experiment.analysis")
+            && e.contains("s9_telepathy")
+            && e.contains("s4_two_step"),
+        "{e}"
+    );
+    // An analysis given a task it cannot read is refused too.
+    let s1 = common::experiment_text("s1_reward_history");
+    let e = error_of(&s1.replace(
+        "analysis = \"s1_reward_history\"",
+        "analysis = \"s4_two_step\"",
+    ));
+    assert!(e.contains("two_step"), "{e}");
+}
+
+#[test]
+fn a_misspelt_experiment_name_gets_a_suggestion() {
+    let e = format!("{:#}", experiments::load("s4_two_stpe", None).unwrap_err());
+    assert!(e.contains("did you mean `s4_two_step`"), "{e}");
+}
+
+#[test]
+fn bad_variants_and_conditions_are_named() {
+    let with = |extra: &str| format!("{}\n{extra}", base());
+    let e = error_of(&with(
+        "[[variants]]\nname = \"small\"\nagent = { hidden = 0 }",
+    ));
+    assert!(
+        e.contains("variant `small`") && e.contains("agent.hidden"),
+        "{e}"
+    );
+    let e = error_of(&with(
+        "[[variants]]\nname = \"a\"\n[[variants]]\nname = \"a\"",
+    ));
+    assert!(e.contains("distinct"), "{e}");
+    let e = error_of(&with(
+        "[[evaluation.conditions]]\nname = \"odd\"\ntask = { common_prob = 2.0 }",
+    ));
+    assert!(
+        e.contains("condition `odd`") && e.contains("task.common_prob"),
+        "{e}"
+    );
+    let e = error_of(&with(
+        "[[evaluation.conditions]]\nname = \"odd\"\ntask = { colour = 1 }",
+    ));
+    assert!(e.contains("colour"), "{e}");
 }

@@ -1,7 +1,7 @@
 //! Same config and seed → identical results, whatever the thread count; and
 //! frozen-weight evaluation changes no parameter.
 
-use metarl::{config, train};
+use metarl::{experiments, train};
 use polars::prelude::*;
 use std::process::Command;
 
@@ -68,7 +68,9 @@ fn results_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn evaluation_leaves_every_weight_bit_identical() {
-    let mut cfg = config::load("s4_two_step", Some("quick")).unwrap().config;
+    let mut cfg = experiments::load("s4_two_step", Some("quick"))
+        .unwrap()
+        .config;
     cfg.training.episodes = 32;
     cfg.evaluation.episodes = 20;
     let trained = train::train_seed(&cfg, 3, |_, _, _| {}).unwrap();
@@ -78,7 +80,7 @@ fn evaluation_leaves_every_weight_bit_identical() {
         .iter()
         .map(|t| t.iter().map(|v| v.to_bits()).collect())
         .collect();
-    let table = train::evaluate(&cfg, &trained.params, 3);
+    let table = train::evaluate(&cfg, &trained.params, 3).unwrap();
     assert_eq!(table.len(), 20 * 200);
     let after: Vec<Vec<u32>> = trained
         .params
@@ -88,7 +90,7 @@ fn evaluation_leaves_every_weight_bit_identical() {
         .collect();
     assert_eq!(before, after);
     // And a second evaluation of the same weights reproduces the first exactly.
-    let again = train::evaluate(&cfg, &trained.params, 3);
+    let again = train::evaluate(&cfg, &trained.params, 3).unwrap();
     assert_eq!(table.action, again.action);
     assert_eq!(table.rpe, again.rpe);
 }

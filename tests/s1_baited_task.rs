@@ -2,11 +2,12 @@
 //! definition, within binomial bounds (4.5 standard errors, so a correct task
 //! fails with probability < 1e-5 per check), and the validation of its keys.
 
-use metarl::config::{self, BaitedBanditConfig, TaskConfig};
+use metarl::experiments;
 use metarl::experiments::s1_reward_history::load_trials;
 use metarl::record::read_parquet;
 use metarl::run::{self, RunOptions};
 use metarl::tasks::baited_bandit::{baited_prob, BaitedBandit, LATENTS};
+use metarl::tasks::{baited_bandit::BaitedBanditConfig, TaskConfig};
 use metarl::tasks::{Phase, Task};
 use metarl::train::rng_for;
 use rand::Rng;
@@ -304,14 +305,14 @@ fn base() -> String {
 
 #[test]
 fn the_shipped_experiment_is_valid_with_every_profile() {
-    config::parse(&base(), "s1", None).unwrap();
-    config::parse(&base(), "s1", Some("quick")).unwrap();
+    experiments::parse(&base(), "s1", None).unwrap();
+    experiments::parse(&base(), "s1", Some("quick")).unwrap();
 }
 
 /// `fixation_step` defaults to false when absent; the shipped file sets it.
 #[test]
 fn fixation_step_key_defaults_to_off() {
-    let fixation = |text: &str| match config::parse(text, "s1", None).unwrap().task {
+    let fixation = |text: &str| match experiments::parse(text, "s1", None).unwrap().task {
         TaskConfig::BaitedBandit(t) => t.fixation_step,
         _ => panic!("not a baited bandit"),
     };
@@ -359,10 +360,9 @@ fn invalid_baited_bandit_keys_are_named() {
         "{e}"
     );
     let e = error_of(&base().replace("test_trials = [100, 100]", "test_trials = [100]"));
-    // serde reports type errors inside the tagged [task] table without the
-    // field name; the message still names the file, the table and the problem.
+    // Type errors name the field too (the task's own struct parses its keys).
     assert!(
-        e.contains("bad.toml") && e.contains("task") && e.contains("length 2"),
+        e.contains("bad.toml") && e.contains("task.test_trials") && e.contains("length 2"),
         "{e}"
     );
     let e = error_of(&base().replace("p0_sum = 0.5", "p0_sum = 0.5\np0_total = 0.5"));

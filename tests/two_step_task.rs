@@ -2,7 +2,7 @@
 //! binomial bounds (4.5 standard errors, so a correct task fails with
 //! probability < 1e-5 per check).
 
-use metarl::config::TwoStepConfig;
+use metarl::tasks::two_step::TwoStepConfig;
 use metarl::tasks::{two_step::TwoStep, Task};
 use metarl::train::rng_for;
 use rand::Rng;

@@ -1,16 +1,115 @@
-//! One module per simulation: its analysis (trial table → outcomes) and its
-//! figure (outcomes → PNG/SVG), nothing else.
+//! One module per simulation: its analysis settings, its analysis (trial table
+//! → outcomes) and its figure (outcomes → PNG/SVG), registered once in
+//! `REGISTRY`. This module also holds the full experiment loader: the common
+//! schema (`config`) plus the experiment's own `[analysis]`/`[figure]` keys and
+//! the metric names its checks may use.
 
 pub mod s1_reward_history;
 pub mod s2_volatility;
 pub mod s4_two_step;
 
-use crate::config::Config;
+use crate::config::{self, Config, Loaded};
 use crate::stats::Estimate;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// What every simulation module provides.
+pub trait Experiment: Sync {
+    /// The value of `experiment.analysis` that selects this module.
+    fn id(&self) -> &'static str;
+    /// Every metric `analyze` writes to outcomes.json, with what it is; checks
+    /// may name only these.
+    fn metrics(&self) -> &'static [(&'static str, &'static str)];
+    /// Check that the task kind fits, parse the `[analysis]` keys (besides the
+    /// common `bootstrap`) and the `[figure]` keys into this module's own structs,
+    /// refusing unknown keys, and write them back with defaults filled in.
+    fn normalize(&self, cfg: &mut Config) -> Result<()>;
+    /// trials.parquet of a run directory → outcomes.
+    fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes>;
+    /// outcomes → figures in `fig_dir`; returns the written stems (PNG + SVG each).
+    fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>>;
+}
+
+/// The registry: one line per simulation.
+pub static REGISTRY: &[&dyn Experiment] =
+    &[&s1_reward_history::S1RewardHistory, &s4_two_step::S4TwoStep];
+
+/// The module of an `experiment.analysis` id.
+pub fn find(id: &str) -> Result<&'static dyn Experiment> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|e| e.id() == id)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = REGISTRY.iter().map(|e| e.id()).collect();
+            anyhow!(
+                "key `experiment.analysis` = {id:?}: no such analysis; known: {}",
+                ids.join(", ")
+            )
+        })
+}
+
+/// Parse a settings table into `T`, refusing unknown keys; errors name `section`.
+pub fn settings<T: DeserializeOwned>(table: &toml::Table, section: &str) -> Result<T> {
+    table
+        .clone()
+        .try_into()
+        .map_err(|e| anyhow!(config::describe_error(&e, Some(section))))
+}
+
+/// Parse a settings table into `T` and write it back with every default filled in
+/// (so that a run's config.toml records every value used).
+pub fn normalize_settings<T: DeserializeOwned + Serialize>(
+    table: &mut toml::Table,
+    section: &str,
+) -> Result<T> {
+    let parsed: T = settings(table, section)?;
+    *table = toml::Table::try_from(&parsed).context("settings to TOML")?;
+    Ok(parsed)
+}
+
+/// The common schema, then the experiment's own keys and its checks' metrics.
+pub fn validate(cfg: &mut Config) -> Result<()> {
+    let exp = find(&cfg.experiment.analysis)?;
+    exp.normalize(cfg)?;
+    let known = exp.metrics();
+    for (i, c) in cfg.checks.iter().enumerate() {
+        if !known.iter().any(|(m, _)| *m == c.metric) {
+            let names: Vec<&str> = known.iter().map(|(m, _)| *m).collect();
+            bail!(
+                "key `checks[{i}].metric` = {:?} (check {:?}): the {} analysis produces no such metric; it produces: {}",
+                c.metric,
+                c.name,
+                exp.id(),
+                names.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parse and fully validate experiment TOML text (see `config::parse`).
+pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> {
+    let mut cfg = config::parse(text, origin, profile)?;
+    validate(&mut cfg).map_err(|e| anyhow!("{origin}: {e:#}"))?;
+    Ok(cfg)
+}
+
+/// The one loader: a shipped experiment by name, or a TOML file by path, with
+/// an optional profile, fully validated.
+pub fn load(name_or_path: &str, profile: Option<&str>) -> Result<Loaded> {
+    let source = config::resolve(name_or_path)?;
+    let text = config::source_text(&source)?;
+    let config = parse(&text, &source.to_string(), profile)?;
+    Ok(Loaded {
+        config,
+        source,
+        profile: profile.map(str::to_string),
+    })
+}
 
 /// A reported number: what it is, and its estimate over seeds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,39 +164,12 @@ impl Outcomes {
     }
 }
 
-/// The metric names an analysis produces (used to validate a TOML's checks).
-pub fn metric_names(analysis: &str) -> Result<Vec<String>> {
-    match analysis {
-        "s4_two_step" => Ok(s4_two_step::METRICS
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .collect()),
-        "s1_reward_history" => Ok(s1_reward_history::METRICS
-            .iter()
-            .map(|(n, _)| n.to_string())
-            .collect()),
-        other => bail!("unknown analysis {other:?}; known: s1_reward_history, s4_two_step"),
-    }
-}
-
 /// Analyse a run directory's trial table.
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
-    match cfg.experiment.analysis.as_str() {
-        "s4_two_step" => s4_two_step::analyze(cfg, run_dir),
-        "s1_reward_history" => s1_reward_history::analyze(cfg, run_dir),
-        other => bail!("unknown analysis {other:?}"),
-    }
+    find(&cfg.experiment.analysis)?.analyze(cfg, run_dir)
 }
 
 /// Render the figures of a run into `fig_dir` from its outcomes; returns the written stems.
-pub fn render(
-    cfg: &Config,
-    outcomes: &Outcomes,
-    fig_dir: &Path,
-) -> Result<Vec<std::path::PathBuf>> {
-    match cfg.experiment.analysis.as_str() {
-        "s4_two_step" => s4_two_step::render(cfg, outcomes, fig_dir),
-        "s1_reward_history" => s1_reward_history::render(cfg, outcomes, fig_dir),
-        other => bail!("unknown analysis {other:?}"),
-    }
+pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
+    find(&cfg.experiment.analysis)?.render(cfg, outcomes, fig_dir)
 }

@@ -20,9 +20,81 @@
 //! monkeys of Tsutsui et al. 2016 fixated before each choice). Episode lengths
 //! are still counted in trials; `max_steps` doubles.
 
-use super::{Latent, LatentKind, Phase, StepOutcome, Task, TaskRng};
-use crate::config::BaitedBanditConfig;
+use super::{Latent, LatentKind, Phase, StepOutcome, Task, TaskRng, TaskSpec};
+use crate::validate;
+use anyhow::{bail, Result};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// `[task]` keys of `kind = "baited_bandit"` (Simulation 1, Tsutsui et al. 2016).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaitedBanditConfig {
+    /// p0(L) + p0(R), the sum of the two arms' base probabilities (paper: 0.5).
+    pub p0_sum: f64,
+    /// Training p0(L): uniform on the union of these [low, high] bands
+    /// (paper: [[0, 0.1], [0.2, 0.3], [0.4, 0.5]]; the gaps are held out).
+    pub train_p0_left: Vec<[f64; 2]>,
+    /// Test p0(L): uniform on the union of these bands (paper: [[0, 0.5]]).
+    pub test_p0_left: Vec<[f64; 2]>,
+    /// Training episode length in trials, [min, max], uniform (paper: [50, 100]).
+    pub train_trials: [usize; 2],
+    /// Test episode length in trials, [min, max], uniform (paper: [100, 100]).
+    pub test_trials: [usize; 2],
+    /// Precede each choice with a fixation step (default false: one network step
+    /// per trial). When true, each trial is two network steps: a fixation step
+    /// (observation: a 1-dim cue = 1; any action; no reward; the baiting counts do
+    /// not change) and then the choice step (cue = 0), so the LSTM makes two
+    /// recurrent updates between an outcome and the next choice, as the monkeys
+    /// had a fixation period before each choice (Tsutsui et al. 2016). Episode
+    /// lengths stay in trials. Left out of the written config when false, so runs
+    /// without it are unchanged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fixation_step: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl TaskSpec for BaitedBanditConfig {
+    fn validate(&self) -> Result<()> {
+        validate::prob("task.p0_sum", self.p0_sum)?;
+        for (key, bands) in [
+            ("task.train_p0_left", &self.train_p0_left),
+            ("task.test_p0_left", &self.test_p0_left),
+        ] {
+            validate::prob_bands(key, bands, 1.0)?;
+            for (i, &[lo, hi]) in bands.iter().enumerate() {
+                if hi > self.p0_sum {
+                    bail!(
+                        "key `{key}[{i}]` = [{lo}, {hi}]: p0(L) may not exceed task.p0_sum = {} \
+                         (p0(R) = p0_sum - p0(L) must be >= 0)",
+                        self.p0_sum
+                    );
+                }
+            }
+        }
+        // Two network steps per trial with the fixation step.
+        let most = if self.fixation_step { 50_000 } else { 100_000 };
+        for (key, range) in [
+            ("task.train_trials", self.train_trials),
+            ("task.test_trials", self.test_trials),
+        ] {
+            validate::count_range(key, range, most).map_err(|e| {
+                if self.fixation_step && range[1] > most {
+                    anyhow::anyhow!("{e} trials per episode with task.fixation_step = true (two network steps per trial)")
+                } else {
+                    e
+                }
+            })?;
+        }
+        Ok(())
+    }
+    fn build(&self, phase: Phase) -> Box<dyn Task> {
+        Box::new(BaitedBandit::new(self.clone(), phase))
+    }
+}
 
 pub const LEFT: usize = 0;
 pub const RIGHT: usize = 1;

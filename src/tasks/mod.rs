@@ -1,12 +1,15 @@
 //! Tasks: one file each, all behind one small trait. A task names its paper,
 //! produces observations and rewards, and records every latent variable an
-//! analysis needs (the analyses never re-derive them).
+//! analysis needs (the analyses never re-derive them). Each task's file also
+//! holds its config struct (the TOML's `[task]` keys) and that struct's
+//! validation; the registry at the bottom is the only list of tasks.
 
 pub mod baited_bandit;
 pub mod two_step;
 
-use crate::config::TaskConfig;
+use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Deserializer, Serialize};
 
 pub type TaskRng = ChaCha8Rng;
 
@@ -61,13 +64,95 @@ pub trait Task: Send {
     fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome;
 }
 
+/// Implemented by each task's config struct (in the task's own file).
+pub trait TaskSpec {
+    /// Check the values; errors name the key as `task.<field>`.
+    fn validate(&self) -> Result<()>;
+    /// A fresh task instance for training or for the frozen-weight test.
+    fn build(&self, phase: Phase) -> Box<dyn Task>;
+}
+
 pub fn make_task(cfg: &TaskConfig, phase: Phase) -> Box<dyn Task> {
-    match cfg {
-        TaskConfig::TwoStep(c) => {
-            // The two-step task is the same in training and test.
-            let _ = phase;
-            Box::new(two_step::TwoStep::new(c.clone()))
+    cfg.spec().build(phase)
+}
+
+/// Declares `TaskConfig` (the `[task]` table, selected by `task.kind`) from one
+/// line per task: `Variant(module::ConfigStruct) = "kind"`.
+macro_rules! task_registry {
+    ($($variant:ident($module:ident::$config:ident) = $kind:literal),* $(,)?) => {
+        /// The `[task]` of an experiment; `task.kind` selects the task.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(tag = "kind")]
+        pub enum TaskConfig {
+            $(#[serde(rename = $kind)] $variant($module::$config),)*
         }
-        TaskConfig::BaitedBandit(c) => Box::new(baited_bandit::BaitedBandit::new(c.clone(), phase)),
+
+        /// Every value `task.kind` may take.
+        pub const TASK_KINDS: &[&str] = &[$($kind),*];
+
+        impl TaskConfig {
+            /// The `task.kind` of this config.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(TaskConfig::$variant(_) => $kind,)*
+                }
+            }
+
+            pub fn spec(&self) -> &dyn TaskSpec {
+                match self {
+                    $(TaskConfig::$variant(c) => c,)*
+                }
+            }
+
+            /// Parse the `[task]` keys (without `kind`) of the task `kind`.
+            fn from_kind(kind: &str, keys: toml::Table) -> Result<Self, String> {
+                match kind {
+                    $($kind => keys
+                        .try_into()
+                        .map(TaskConfig::$variant)
+                        .map_err(|e| e.to_string()),)*
+                    other => Err(format!(
+                        "key `task.kind` = {other:?}: unknown task; known: {}",
+                        TASK_KINDS.join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per task.
+task_registry! {
+    TwoStep(two_step::TwoStepConfig) = "two_step",
+    BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+}
+
+impl TaskConfig {
+    /// Parse a `[task]` table: `kind` selects the task, whose own struct then
+    /// parses the other keys (so that errors name the field).
+    pub fn from_table(mut table: toml::Table) -> Result<Self, String> {
+        let kind = match table.remove("kind") {
+            Some(toml::Value::String(s)) => s,
+            Some(v) => return Err(format!("key `task.kind` = {v}: must be a string")),
+            None => {
+                return Err(format!(
+                    "[task] needs a `kind` (one of: {})",
+                    TASK_KINDS.join(", ")
+                ))
+            }
+        };
+        Self::from_kind(&kind, table)
+    }
+
+    /// This config as a TOML table (with `kind`), e.g. to apply overrides.
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("a task config serializes to a table")
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(d)?;
+        TaskConfig::from_table(table).map_err(serde::de::Error::custom)
     }
 }

@@ -7,9 +7,41 @@
 //! probability in the currently better state and the low one in the other.
 //! At the start of every trial the better state swaps with `swap_prob`.
 
-use super::{Latent, LatentKind, StepOutcome, Task, TaskRng};
-use crate::config::TwoStepConfig;
+use super::{Latent, LatentKind, Phase, StepOutcome, Task, TaskRng, TaskSpec};
+use crate::validate;
+use anyhow::Result;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// `[task]` keys of `kind = "two_step"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwoStepConfig {
+    /// Trials per episode (paper: 100).
+    pub trials_per_episode: usize,
+    /// Probability of the common transition (paper: 0.8).
+    pub common_prob: f64,
+    /// Reward probability of the better second-stage state (paper: 0.9).
+    pub reward_prob_high: f64,
+    /// Reward probability of the worse second-stage state (paper: 0.1).
+    pub reward_prob_low: f64,
+    /// Probability, at the start of each trial, that the better state swaps (paper: 0.025).
+    pub swap_prob: f64,
+}
+
+impl TaskSpec for TwoStepConfig {
+    fn validate(&self) -> Result<()> {
+        validate::positive("task.trials_per_episode", self.trials_per_episode)?;
+        validate::prob("task.common_prob", self.common_prob)?;
+        validate::prob("task.reward_prob_high", self.reward_prob_high)?;
+        validate::prob("task.reward_prob_low", self.reward_prob_low)?;
+        validate::prob("task.swap_prob", self.swap_prob)
+    }
+    fn build(&self, _phase: Phase) -> Box<dyn Task> {
+        // The two-step task is the same in training and test.
+        Box::new(TwoStep::new(self.clone()))
+    }
+}
 
 pub struct TwoStep {
     cfg: TwoStepConfig,

@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use metarl::config;
+use metarl::experiments;
 use metarl::experiments::Outcomes;
 use metarl::run::{self, RunOptions};
 
@@ -18,7 +18,7 @@ pub fn experiment_text(name: &str) -> String {
 pub fn error_of(text: &str) -> String {
     format!(
         "{:#}",
-        config::parse(text, "bad.toml", None).expect_err("must be refused")
+        experiments::parse(text, "bad.toml", None).expect_err("must be refused")
     )
 }
 

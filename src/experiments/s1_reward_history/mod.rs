@@ -43,16 +43,19 @@
 pub mod figure;
 pub mod figure_data;
 
-use super::Outcomes;
-use crate::config::{Config, TaskConfig};
+use super::{normalize_settings, settings, Experiment, Outcomes};
+use crate::config::Config;
 use crate::record::{col_f64, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, PartialCorrelation};
 use crate::tasks::baited_bandit::RIGHT;
+use crate::tasks::{baited_bandit::BaitedBanditConfig, TaskConfig};
+use crate::validate;
 use anyhow::{bail, Context, Result};
 use figure_data::*;
 use polars::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The reward weight at lag 1 is compared with the one at this lag ("decaying with lag").
@@ -98,6 +101,95 @@ pub const METRICS: [(&str, &str); 23] = [
     ("coding_value_excess", "coding_value − its shuffled null"),
     ("reward_per_trial", "test reward per trial"),
 ];
+
+/// `[analysis]` keys of Simulation 1 (besides the common `bootstrap`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Analysis {
+    /// Lags of the reward/choice history regression (Lau & Glimcher: 1–15; at least 5).
+    #[serde(default = "default_lags")]
+    pub lags: usize,
+    /// Ridge penalty of the logistic regression (keeps separable data finite).
+    #[serde(default = "default_l2")]
+    pub logistic_l2: f64,
+    /// Trial shuffles averaged into the null of the unit-coding analysis.
+    #[serde(default = "default_shuffles")]
+    pub shuffles: usize,
+}
+
+fn default_lags() -> usize {
+    15
+}
+fn default_l2() -> f64 {
+    1e-3
+}
+fn default_shuffles() -> usize {
+    20
+}
+
+impl Analysis {
+    fn validate(&self) -> Result<()> {
+        validate::positive("analysis.lags", self.lags)?;
+        if self.lags < DECAY_LAG {
+            bail!(
+                "key `analysis.lags` = {}: the s1_reward_history analysis needs at least {DECAY_LAG} lags",
+                self.lags
+            );
+        }
+        validate::positive("analysis.shuffles", self.shuffles)?;
+        validate::range("analysis.logistic_l2", self.logistic_l2, 0.0, 1e6, ">= 0")
+    }
+}
+
+/// `[figure]` keys of Simulation 1.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// A reference lag-1 reward weight marked on the regression panel
+    /// (the monkeys' 1.25, Tsutsui et al. 2016).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_lag1_reward: Option<f64>,
+}
+
+/// The registry entry of Simulation 1.
+pub struct S1RewardHistory;
+
+fn task_of(cfg: &Config) -> Result<&BaitedBanditConfig> {
+    match &cfg.task {
+        TaskConfig::BaitedBandit(t) => Ok(t),
+        other => bail!(
+            "the s1_reward_history analysis needs task.kind = \"baited_bandit\", not {:?}",
+            other.kind()
+        ),
+    }
+}
+
+impl Experiment for S1RewardHistory {
+    fn id(&self) -> &'static str {
+        "s1_reward_history"
+    }
+    fn metrics(&self) -> &'static [(&'static str, &'static str)] {
+        &METRICS
+    }
+    fn normalize(&self, cfg: &mut Config) -> Result<()> {
+        task_of(cfg)?;
+        normalize_settings::<Analysis>(&mut cfg.analysis.settings, "analysis")?.validate()?;
+        let fig: Figure = normalize_settings(&mut cfg.figure, "figure")?;
+        if let Some(v) = fig.reference_lag1_reward {
+            validate::finite("figure.reference_lag1_reward", v)?;
+        }
+        if !cfg.evaluation.record_hidden {
+            bail!("key `evaluation.record_hidden` = false: the s1_reward_history analysis reads the hidden state (set it to true)");
+        }
+        Ok(())
+    }
+    fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
+        analyze(cfg, run_dir)
+    }
+    fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
+        render(cfg, outcomes, fig_dir)
+    }
+}
 
 /// One trial of the baited bandit (one network step), in table order.
 #[derive(Debug, Clone)]
@@ -332,16 +424,11 @@ pub fn unit_coding(
 }
 
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
-    let TaskConfig::BaitedBandit(task) = &cfg.task else {
-        bail!("the s1_reward_history analysis needs task.kind = \"baited_bandit\"");
-    };
-    let an = &cfg.analysis;
-    if an.lags < DECAY_LAG {
-        bail!(
-            "key `analysis.lags` = {}: the s1_reward_history analysis needs at least {DECAY_LAG} lags",
-            an.lags
-        );
-    }
+    let task = task_of(cfg)?;
+    let an: Analysis = settings(&cfg.analysis.settings, "analysis")?;
+    an.validate()?;
+    let fig: Figure = settings(&cfg.figure, "figure")?;
+    let bootstrap = cfg.analysis.bootstrap;
     let df = read_parquet(&run_dir.join("trials.parquet"))?;
     let (all, hidden) = load_trials(&df, task.fixation_step)?;
     if hidden.is_empty() {
@@ -349,7 +436,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
     let mut seeds: Vec<u64> = all.iter().map(|t| t.seed).collect();
     seeds.dedup();
-    let boot = |v: &[f64], i: u64| bootstrap_mean(v, an.bootstrap, 1000 + i);
+    let boot = |v: &[f64], i: u64| bootstrap_mean(v, bootstrap, 1000 + i);
 
     let mut per_seed_matching = vec![];
     let mut reward_w = vec![];
@@ -494,7 +581,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         coding: bars,
         reward_weights: by_lag(&reward_w, 100),
         choice_weights: by_lag(&choice_w, 200),
-        reference_lag1_reward: cfg.figure.reference_lag1_reward,
+        reference_lag1_reward: fig.reference_lag1_reward,
     };
     out.figure = serde_json::to_value(&data)?;
     Ok(out)

@@ -9,14 +9,109 @@
 pub mod figure;
 pub mod figure_data;
 
-use super::Outcomes;
-use crate::config::{Config, TaskConfig};
+use super::{normalize_settings, settings, Experiment, Outcomes};
+use crate::config::Config;
 use crate::record::{col_f64, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate};
+use crate::tasks::{two_step::TwoStepConfig, TaskConfig};
+use crate::validate;
 use anyhow::{bail, Context, Result};
 use figure_data::*;
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// `[analysis]` keys of Simulation 4 (besides the common `bootstrap`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Analysis {
+    /// Lags of the trial-history logistic regression.
+    #[serde(default = "default_lags")]
+    pub lags: usize,
+    /// Ridge penalty of the logistic regression (keeps separable data finite).
+    #[serde(default = "default_l2")]
+    pub logistic_l2: f64,
+    /// Test episodes of each network used for the RPE regression (paper: 30).
+    #[serde(default = "default_rpe_episodes")]
+    pub rpe_episodes: usize,
+    /// Learning rates tried for the model-based and model-free learners (best r² kept for each).
+    #[serde(default = "default_alphas")]
+    pub learner_alphas: Vec<f64>,
+}
+
+fn default_lags() -> usize {
+    5
+}
+fn default_l2() -> f64 {
+    1e-3
+}
+fn default_rpe_episodes() -> usize {
+    30
+}
+fn default_alphas() -> Vec<f64> {
+    vec![0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+}
+
+impl Analysis {
+    fn validate(&self) -> Result<()> {
+        validate::positive("analysis.lags", self.lags)?;
+        validate::positive("analysis.rpe_episodes", self.rpe_episodes)?;
+        validate::range("analysis.logistic_l2", self.logistic_l2, 0.0, 1e6, ">= 0")?;
+        if self.learner_alphas.is_empty() {
+            bail!("key `analysis.learner_alphas`: must list at least one learning rate");
+        }
+        for a in &self.learner_alphas {
+            validate::range("analysis.learner_alphas", *a, 1e-9, 1.0, "in (0, 1]")?;
+        }
+        Ok(())
+    }
+}
+
+/// `[figure]` keys of Simulation 4.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The paper's approximate values for the stay bars (R-C, R-U, N-C, N-U), read off its figure.
+    #[serde(default)]
+    pub paper_stay: Vec<f64>,
+}
+
+/// The registry entry of Simulation 4.
+pub struct S4TwoStep;
+
+fn task_of(cfg: &Config) -> Result<&TwoStepConfig> {
+    match &cfg.task {
+        TaskConfig::TwoStep(t) => Ok(t),
+        other => bail!(
+            "the s4_two_step analysis needs task.kind = \"two_step\", not {:?}",
+            other.kind()
+        ),
+    }
+}
+
+impl Experiment for S4TwoStep {
+    fn id(&self) -> &'static str {
+        "s4_two_step"
+    }
+    fn metrics(&self) -> &'static [(&'static str, &'static str)] {
+        &METRICS
+    }
+    fn normalize(&self, cfg: &mut Config) -> Result<()> {
+        task_of(cfg)?;
+        normalize_settings::<Analysis>(&mut cfg.analysis.settings, "analysis")?.validate()?;
+        let fig: Figure = normalize_settings(&mut cfg.figure, "figure")?;
+        for p in &fig.paper_stay {
+            validate::prob("figure.paper_stay", *p)?;
+        }
+        Ok(())
+    }
+    fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
+        analyze(cfg, run_dir)
+    }
+    fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
+        render(cfg, outcomes, fig_dir)
+    }
+}
 
 /// Every metric this analysis writes to outcomes.json, with what it is.
 pub const METRICS: [(&str, &str); 16] = [
@@ -313,15 +408,15 @@ fn rpe_fit(
 }
 
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
-    let TaskConfig::TwoStep(task) = &cfg.task else {
-        bail!("the s4_two_step analysis needs task.kind = \"two_step\"");
-    };
-    let an = &cfg.analysis;
+    let task = task_of(cfg)?;
+    let an: Analysis = settings(&cfg.analysis.settings, "analysis")?;
+    let fig: Figure = settings(&cfg.figure, "figure")?;
+    let bootstrap = cfg.analysis.bootstrap;
     let df = read_parquet(&run_dir.join("trials.parquet"))?;
     let all = load_trials(&df)?;
     let mut seeds: Vec<u64> = all.iter().map(|t| t.seed).collect();
     seeds.dedup();
-    let boot = |v: &[f64], i: u64| bootstrap_mean(v, an.bootstrap, 1000 + i);
+    let boot = |v: &[f64], i: u64| bootstrap_mean(v, bootstrap, 1000 + i);
 
     let mut stay: Vec<[f64; 4]> = vec![];
     let mut weights: Vec<Vec<Vec<f64>>> = vec![];
@@ -445,7 +540,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         boot(&reward_rate, 25),
     );
 
-    let paper = &cfg.figure.paper_stay;
+    let paper = &fig.paper_stay;
     let data = S4FigureData {
         title: cfg.experiment.title.clone(),
         n_seeds: seeds.len(),
