@@ -1,53 +1,49 @@
 //! The per-block delta-rule fit of Simulation 2 recovers known learning rates
-//! from synthetic delta-rule choosers played on the S2 test schedule.
+//! from synthetic delta-rule choosers played on the S2 test schedule (the
+//! shipped experiment's test episodes, drawn by the task).
 
+use metarl::experiments;
 use metarl::experiments::s2_volatility::fit;
 use metarl::experiments::s2_volatility::reference::{
     self, ChoiceRule, DeltaRule, Jump, Learner, ScheduleTrial,
 };
-use rand::{Rng, SeedableRng};
+use metarl::tasks::volatile_bandit::{BlockKind, VolatileBandit};
+use metarl::tasks::{Phase, Task, TaskConfig};
+use metarl::train::rng_for;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// The S2 test schedule (stand-in until the task is registered): four 50-trial
-/// blocks, stable p = 0.75 for the better arm, volatile p = 0.8 reversing every
-/// 25 trials and continuing across consecutive volatile blocks; the better arm
-/// drawn at random at the start of every other block.
+mod common;
+
+/// Test episodes of the shipped experiment's task in one block order, drawn by
+/// the task itself (its latents), as the analysis reads them.
 fn schedule(volatile_first: bool, episodes: usize, seed: u64) -> Vec<Vec<ScheduleTrial>> {
-    let kinds = if volatile_first {
-        [true, false, false, true]
-    } else {
-        [false, true, true, false]
+    let text = common::experiment_text("s2_volatility");
+    let cfg = experiments::parse(&text, "s2", None).unwrap();
+    let cond = &cfg.test_conditions().unwrap()[volatile_first as usize];
+    let TaskConfig::VolatileBandit(task_cfg) = &cond.task else {
+        panic!("not the volatile bandit")
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let first = task_cfg.test_blocks[0];
+    assert_eq!(
+        first == BlockKind::Volatile,
+        volatile_first,
+        "condition order"
+    );
+    let mut task = VolatileBandit::new(task_cfg.clone(), Phase::Test);
+    let mut rng = rng_for(seed, 123);
     (0..episodes)
         .map(|_| {
-            let mut out = vec![];
-            let mut better = 0usize;
-            let mut prev_volatile = false;
-            for (b, &vol) in kinds.iter().enumerate() {
-                let draw = rng.random_range(0..2);
-                better = if vol && prev_volatile {
-                    1 - better
-                } else {
-                    draw
-                };
-                for t in 0..50 {
-                    if vol && t > 0 && t % 25 == 0 {
-                        better = 1 - better;
-                    }
-                    let hi = if vol { 0.8 } else { 0.75 };
-                    let p_arm0 = if better == 0 { hi } else { 1.0 - hi };
-                    let rewarded_arm = (rng.random::<f64>() >= p_arm0) as usize;
-                    out.push(ScheduleTrial {
-                        block: b,
-                        volatile: vol,
-                        p_arm0,
-                        rewarded_arm,
-                    });
-                }
-                prev_volatile = vol;
-            }
-            out
+            task.reset(&mut rng);
+            task.schedule()
+                .iter()
+                .map(|t| ScheduleTrial {
+                    block: t.block,
+                    volatile: t.volatile,
+                    p_arm0: t.p_arm0,
+                    rewarded_arm: t.rewarded_arm,
+                })
+                .collect()
         })
         .collect()
 }
@@ -193,4 +189,33 @@ fn reference_learners_on_the_test_schedule() {
             println!("  delta greedy α {a}: reward {:.4}", p.reward_per_trial);
         }
     }
+}
+
+/// How much knowing the volatility is worth on the test schedule (run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn value_of_knowing_the_volatility() {
+    let sched: Vec<Vec<ScheduleTrial>> = [false, true]
+        .iter()
+        .flat_map(|&v| schedule(v, 2000, 78))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut best = (0.0, 0.0, 0.0);
+    for i in 1..=40 {
+        for j in 1..=40 {
+            let (a_s, a_v) = (i as f64 / 80.0, j as f64 / 80.0);
+            let r = reference::play(
+                &mut DeltaRule::by_volatility(a_s, a_v),
+                &sched,
+                ChoiceRule::Greedy,
+                &mut rng,
+            )
+            .reward_per_trial;
+            if r > best.2 {
+                best = (a_s, a_v, r);
+            }
+        }
+    }
+    let (a, r) = reference::best_fixed_alpha(&sched, &reference::alpha_grid());
+    println!("best fixed α {a}: {r:.4}; best (α stable, α volatile) {best:?}");
 }

@@ -6,6 +6,7 @@
 
 pub mod baited_bandit;
 pub mod two_step;
+pub mod volatile_bandit;
 
 use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
@@ -125,6 +126,7 @@ macro_rules! task_registry {
 task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+    VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
 }
 
 impl TaskConfig {

@@ -271,7 +271,7 @@ impl Learner for BayesVolatility {
         }
         // Predict the next trial: the hazard may be redrawn, then p may jump.
         let nh = self.hazards.len();
-        let mut p_marg = vec![0.0; P_GRID];
+        let mut p_marg = [0.0; P_GRID];
         for row in self.w.chunks_mut(P_GRID) {
             for (w, m) in row.iter_mut().zip(p_marg.iter_mut()) {
                 *w /= total;
@@ -280,15 +280,14 @@ impl Learner for BayesVolatility {
         }
         let eta = self.meta_hazard;
         let jump = self.jump;
+        let mut before = [0.0; P_GRID];
         for (k, row) in self.w.chunks_mut(P_GRID).enumerate() {
             let h = self.hazards[k];
             // The weights at hazard k after the hazard step (p unchanged) ...
             let keep = 1.0 - eta;
-            let before: Vec<f64> = row
-                .iter()
-                .zip(&p_marg)
-                .map(|(w, pm)| keep * w + eta / nh as f64 * pm)
-                .collect();
+            for ((b, w), pm) in before.iter_mut().zip(row.iter()).zip(&p_marg) {
+                *b = keep * w + eta / nh as f64 * pm;
+            }
             // ... then the change point, with probability h.
             let mass: f64 = before.iter().sum();
             for (i, w) in row.iter_mut().enumerate() {
