@@ -66,17 +66,20 @@ fn fit_chooser(
     fit::fit_blocks(&played.episodes, 4).unwrap()
 }
 
-/// Tolerance for a recovered α: five times the largest standard deviation of
-/// α̂ over 200 replicate data sets of this size (150 episodes, β = 5, both block
-/// orders, any block; `alpha_recovery_sampling_error` below): 0.0050 at α = 0.1
-/// and 0.0072 at α = 0.4. The fit's own standard errors agree with those
-/// standard deviations (mean SE 0.0022–0.0050 and 0.0065–0.0071), and the mean
-/// of α̂ over the replicates was within 0.0007 of the truth in every block.
+/// Tolerance for a recovered α, from `alpha_recovery_sampling_error` below (200
+/// replicate data sets of this size: 150 episodes of one block order drawn by
+/// the task, β = 5, each chooser setting and order): the standard deviation of
+/// α̂ was at most 0.0051 at α = 0.1 and 0.0074 at α = 0.4 in any block, the
+/// largest deviation of a replicate from the mean 0.021 and 0.025, and the mean
+/// of α̂ within 0.0012 of the truth in every block. The fit's own standard
+/// errors agree with those standard deviations (0.0022–0.0050 and 0.0066–0.0070).
+/// The tolerances, 0.03 and 0.04, are about six standard deviations and 1.4–1.6
+/// times the largest replicate deviation.
 fn tolerance(alpha: f64) -> f64 {
     if alpha <= 0.1 {
-        0.025
+        0.03
     } else {
-        0.036
+        0.04
     }
 }
 
@@ -218,4 +221,37 @@ fn value_of_knowing_the_volatility() {
     }
     let (a, r) = reference::best_fixed_alpha(&sched, &reference::alpha_grid());
     println!("best fixed α {a}: {r:.4}; best (α stable, α volatile) {best:?}");
+}
+
+/// A Bayesian reversal learner with a fixed hazard (no volatility inference):
+/// does the per-block delta-rule fit give it a higher α in volatile blocks?
+/// (run with --ignored --nocapture)
+#[test]
+#[ignore]
+fn fixed_hazard_learner_alpha_by_block() {
+    for h in [0.01, 0.02, 0.04, 0.08] {
+        for volatile_first in [false, true] {
+            let sched = schedule(volatile_first, 150, 5);
+            let mut l = reference::BayesVolatility::new(vec![h], 0.0, Jump::Reverse);
+            let p = reference::play(
+                &mut l,
+                &sched,
+                ChoiceRule::Softmax(5.0),
+                &mut ChaCha8Rng::seed_from_u64(5),
+            );
+            let f = fit::fit_blocks(&p.episodes, 4).unwrap();
+            let mut g = reference::BayesVolatility::new(vec![h], 0.0, Jump::Reverse);
+            let r = reference::play(
+                &mut g,
+                &sched,
+                ChoiceRule::Greedy,
+                &mut ChaCha8Rng::seed_from_u64(5),
+            )
+            .reward_per_trial;
+            println!(
+                "hazard {h} volatile_first {volatile_first}: α per block {:?}, greedy reward {r:.4}",
+                f.iter().map(|f| (f.alpha * 1000.0).round() / 1000.0).collect::<Vec<_>>()
+            );
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //! it the volatility decoded from the LSTM state (held out); (c) volatility in
 //! the LSTM state: the share of volatility units (paper: 37%) and the decoder's
 //! held-out accuracy, each beside shuffled block labels; (d) the fitted
-//! learning rate α per block, with the Bayesian volatility learner's; (e) reward
+//! learning rate α per block, with the Bayesian volatility learner's and the
+//! fixed-hazard reversal learner's (no volatility inference); (e) reward
 //! per trial of the network beside the reference learners.
 
 use std::path::Path;
@@ -302,8 +303,12 @@ fn draw_state<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S2FigureDat
 
 fn draw_alpha<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S2FigureData) -> Result<()> {
     let note = format!(
-        "α volatile − stable: {:.3} [{:.3}, {:.3}]; humans: higher α when volatile",
-        d.alpha_difference.mean, d.alpha_difference.ci_low, d.alpha_difference.ci_high
+        "volatile − stable: network {:.3} [{:.3}, {:.3}], Bayes {:.3}, fixed hazard {:.3}",
+        d.alpha_difference.mean,
+        d.alpha_difference.ci_low,
+        d.alpha_difference.ci_high,
+        d.bayes_alpha_difference.mean,
+        d.fixed_hazard_alpha_difference.mean
     );
     let groups = d
         .alpha_blocks
@@ -323,6 +328,12 @@ fn draw_alpha<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S2FigureDat
                     color: plot::GREY,
                     reference: None,
                 },
+                plot::Bar {
+                    label: "fixed-hazard learner",
+                    estimate: &b.fixed_hazard,
+                    color: plot::RED,
+                    reference: None,
+                },
             ],
         })
         .collect();
@@ -333,7 +344,7 @@ fn draw_alpha<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S2FigureDat
             title: "Learning rate per block (delta-rule fit)",
             header_height: HEADER,
             note: Some(note),
-            x_label: "block",
+            x_label: "block (humans, Behrens et al. 2007: higher α when volatile)",
             y_label: "fitted learning rate α",
             y_range: (0.0, 0.3),
             groups,

@@ -24,12 +24,15 @@ pub struct ExampleEpisode {
     pub block_labels: Vec<String>,
 }
 
-/// α of one block label over seeds: the network's and the Bayesian learner's.
+/// α of one block label over seeds: the network's and the reference learners'.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlphaBlock {
     pub label: String,
     pub network: Estimate,
+    /// The Bayesian volatility learner's.
     pub bayes: Estimate,
+    /// The fixed-hazard Bayesian reversal learner's (no volatility inference).
+    pub fixed_hazard: Estimate,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +44,7 @@ pub struct S2FigureData {
     pub alpha_blocks: Vec<AlphaBlock>,
     pub alpha_difference: Estimate,
     pub bayes_alpha_difference: Estimate,
+    pub fixed_hazard_alpha_difference: Estimate,
     pub unit_share: Estimate,
     pub unit_share_null: Estimate,
     pub paper_unit_share: Option<f64>,

@@ -29,7 +29,11 @@
 //!     same test episodes (`reference`): the best fixed-α delta rule (greedy,
 //!     best α of a grid for this seed's episodes), the Bayesian volatility
 //!     learner (greedy), and an oracle that knows p; and the per-block α fitted
-//!     to the Bayesian learner's softmax choices (β = `reference_beta`).
+//!     to the softmax choices (β = `reference_beta`) of the Bayesian volatility
+//!     learner and of a Bayesian reversal learner with a fixed hazard
+//!     (`reference_fixed_hazard`), which does not infer volatility: the control
+//!     for how much of a higher α in volatile blocks needs no volatility
+//!     inference at all.
 
 pub mod figure;
 pub mod figure_data;
@@ -56,7 +60,7 @@ use std::path::{Path, PathBuf};
 use units::StateData;
 
 /// Every metric this analysis writes to outcomes.json, with what it is.
-pub const METRICS: [(&str, &str); 31] = [
+pub const METRICS: [(&str, &str); 32] = [
     ("alpha_stable_1", "fitted delta-rule learning rate α in block Stable 1 (mean over block orders)"),
     ("alpha_volatile_1", "α in block Volatile 1"),
     ("alpha_volatile_2", "α in block Volatile 2"),
@@ -96,6 +100,10 @@ pub const METRICS: [(&str, &str); 31] = [
     ("bayes_alpha_stable", "α fitted to the Bayesian learner's softmax choices, mean over stable blocks"),
     ("bayes_alpha_volatile", "the same, volatile blocks"),
     ("bayes_alpha_volatile_minus_stable", "the same difference as for the network"),
+    (
+        "fixed_hazard_alpha_volatile_minus_stable",
+        "the same difference for a Bayesian reversal learner with a fixed hazard (no volatility inference)",
+    ),
     ("test_trials_per_block", "trials per test block (for the record)"),
 ];
 
@@ -123,6 +131,10 @@ pub struct Analysis {
     /// (to which the delta rule is fitted as to the network's).
     #[serde(default = "default_reference_beta")]
     pub reference_beta: f64,
+    /// Reversal hazard per trial believed by the fixed-hazard reference learner
+    /// (a Bayesian reversal learner that does not infer volatility).
+    #[serde(default = "default_fixed_hazard")]
+    pub reference_fixed_hazard: f64,
 }
 
 fn default_folds() -> usize {
@@ -142,6 +154,9 @@ fn default_unit_alpha() -> f64 {
 }
 fn default_reference_beta() -> f64 {
     5.0
+}
+fn default_fixed_hazard() -> f64 {
+    0.04
 }
 
 impl Analysis {
@@ -168,6 +183,13 @@ impl Analysis {
             1e-12,
             1.0,
             "in (0, 1]",
+        )?;
+        validate::range(
+            "analysis.reference_fixed_hazard",
+            self.reference_fixed_hazard,
+            0.0,
+            1.0,
+            "in [0, 1]",
         )?;
         validate::range(
             "analysis.reference_beta",
@@ -483,6 +505,7 @@ fn difference_by_first(orders: &[OrderFit], volatile_first: bool) -> f64 {
 struct SeedResult {
     orders: Vec<OrderFit>,
     bayes_orders: Vec<OrderFit>,
+    fixed_hazard_orders: Vec<OrderFit>,
     decoding: (f64, f64, f64, f64),
     unit_share: (f64, f64),
     reward: f64,
@@ -527,6 +550,20 @@ fn analyze_seed(rows: &[Row], hidden: &[Vec<f64>], an: &Analysis, seed: u64) -> 
         .map(|((layout, _), trials)| (layout.clone(), trials))
         .collect();
     let bayes_orders = fit_orders(&bayes_eps).context("delta-rule fit of the Bayesian learner")?;
+    let mut fixed = BayesVolatility::new(vec![an.reference_fixed_hazard], 0.0, Jump::Reverse);
+    let played = reference::play(
+        &mut fixed,
+        &schedule,
+        ChoiceRule::Softmax(an.reference_beta),
+        &mut rng,
+    );
+    let fixed_eps: Vec<FitEpisode> = fit_eps
+        .iter()
+        .zip(played.episodes)
+        .map(|((layout, _), trials)| (layout.clone(), trials))
+        .collect();
+    let fixed_hazard_orders =
+        fit_orders(&fixed_eps).context("delta-rule fit of the fixed-hazard learner")?;
     let n = rows.len() as f64;
     let reward = rows.iter().filter(|r| r.rewarded).count() as f64 / n;
     let oracle_reward = rows
@@ -595,6 +632,7 @@ fn analyze_seed(rows: &[Row], hidden: &[Vec<f64>], an: &Analysis, seed: u64) -> 
     Ok(SeedResult {
         orders,
         bayes_orders,
+        fixed_hazard_orders,
         decoding: (acc, acc0, r2, r20),
         unit_share: (share, share0),
         reward,
@@ -679,8 +717,13 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             bootstrap,
             2000 + label as u64,
         );
+        let f = bootstrap_mean(
+            &per(&|r| label_alpha(&r.fixed_hazard_orders, label)),
+            bootstrap,
+            2100 + label as u64,
+        );
         if let Some(pos) = first_layout.iter().position(|l| l.1 == label) {
-            alpha_blocks.push((pos, label_name(label), e, b));
+            alpha_blocks.push((pos, label_name(label), e, b, f));
         }
     }
     alpha_blocks.sort_by_key(|b| b.0);
@@ -805,6 +848,11 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         "bayes_alpha_volatile_minus_stable",
         per(&|r| diff(&r.bayes_orders)),
     );
+    let fixed_diff = add(
+        &mut out,
+        "fixed_hazard_alpha_volatile_minus_stable",
+        per(&|r| diff(&r.fixed_hazard_orders)),
+    );
     add(
         &mut out,
         "test_trials_per_block",
@@ -817,14 +865,16 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         example,
         alpha_blocks: alpha_blocks
             .into_iter()
-            .map(|(_, label, network, bayes)| AlphaBlock {
+            .map(|(_, label, network, bayes, fixed_hazard)| AlphaBlock {
                 label,
                 network,
                 bayes,
+                fixed_hazard,
             })
             .collect(),
         alpha_difference: alpha_diff,
         bayes_alpha_difference: bayes_diff,
+        fixed_hazard_alpha_difference: fixed_diff,
         unit_share: share,
         unit_share_null: share0,
         paper_unit_share: fig.paper_unit_share,
