@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 METARL := $(CARGO_TARGET_DIR)/release/metarl
 EXPERIMENTS := $(sort $(wildcard experiments/*.toml))
 
-.PHONY: all build figures test check bench clean
+.PHONY: all build figures test check bench sweep-example clean
 
 all: figures
 
@@ -40,6 +40,13 @@ check: build
 bench: build
 	$(CARGO) bench --locked --bench throughput
 	$(METARL) bench
+
+# The worked sweep example of the README (S4 model-based index by LSTM size and training
+# length, 16 cells × 8 seeds, about 6 minutes of CPU per core on two cores): run, merge, copy the figure.
+sweep-example: build
+	$(METARL) sweep run sweeps/s4_size_by_training.toml --jobs 2 --threads 1
+	$(METARL) sweep merge sweeps/s4_size_by_training.toml
+	cp runs/sweeps/s4_size_by_training/figures/s4_size_by_training.png runs/sweeps/s4_size_by_training/figures/s4_size_by_training.svg figures/
 
 clean:
 	rm -rf runs

@@ -6,6 +6,7 @@
 
 pub mod s1_reward_history;
 pub mod s2_volatility;
+pub mod s3_inferred_value;
 pub mod s4_two_step;
 
 use crate::config::{self, Config, Loaded};
@@ -37,6 +38,7 @@ pub trait Experiment: Sync {
 pub static REGISTRY: &[&dyn Experiment] = &[
     &s1_reward_history::S1RewardHistory,
     &s2_volatility::S2Volatility,
+    &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
 ];
 
@@ -96,7 +98,17 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
 
 /// Parse and fully validate experiment TOML text (see `config::parse`).
 pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> {
-    let mut cfg = config::parse(text, origin, profile)?;
+    parse_with(text, origin, profile, &[])
+}
+
+/// `parse` with key overrides applied after the profile.
+pub fn parse_with(
+    text: &str,
+    origin: &str,
+    profile: Option<&str>,
+    overrides: &[config::Override],
+) -> Result<Config> {
+    let mut cfg = config::parse_with(text, origin, profile, overrides)?;
     validate(&mut cfg).map_err(|e| anyhow!("{origin}: {e:#}"))?;
     Ok(cfg)
 }
@@ -104,9 +116,18 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
 /// The one loader: a shipped experiment by name, or a TOML file by path, with
 /// an optional profile, fully validated.
 pub fn load(name_or_path: &str, profile: Option<&str>) -> Result<Loaded> {
+    load_with(name_or_path, profile, &[])
+}
+
+/// `load` with key overrides applied after the profile.
+pub fn load_with(
+    name_or_path: &str,
+    profile: Option<&str>,
+    overrides: &[config::Override],
+) -> Result<Loaded> {
     let source = config::resolve(name_or_path)?;
     let text = config::source_text(&source)?;
-    let config = parse(&text, &source.to_string(), profile)?;
+    let config = parse_with(&text, &source.to_string(), profile, overrides)?;
     Ok(Loaded {
         config,
         source,

@@ -5,6 +5,7 @@
 //! validation; the registry at the bottom is the only list of tasks.
 
 pub mod baited_bandit;
+pub mod cued_reversal;
 pub mod two_step;
 pub mod volatile_bandit;
 
@@ -127,6 +128,7 @@ task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
     VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
+    CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
 }
 
 impl TaskConfig {
