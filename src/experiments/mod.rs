@@ -6,6 +6,7 @@
 
 pub mod s1_reward_history;
 pub mod s4_two_step;
+pub mod s6_dopamine;
 
 use crate::config::{self, Config, Loaded};
 use crate::stats::Estimate;
@@ -33,8 +34,11 @@ pub trait Experiment: Sync {
 }
 
 /// The registry: one line per simulation.
-pub static REGISTRY: &[&dyn Experiment] =
-    &[&s1_reward_history::S1RewardHistory, &s4_two_step::S4TwoStep];
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &s1_reward_history::S1RewardHistory,
+    &s4_two_step::S4TwoStep,
+    &s6_dopamine::S6Dopamine,
+];
 
 /// The module of an `experiment.analysis` id.
 pub fn find(id: &str) -> Result<&'static dyn Experiment> {
