@@ -156,3 +156,51 @@ fn invalid_manipulations_are_refused_by_name() {
     let e = common::error_of(&text.replace("feedback = \"rpe\"", "feedback = \"dopamine\""));
     assert!(e.contains("feedback") && e.contains("rpe"), "{e}");
 }
+
+#[test]
+fn the_outcome_input_is_the_reward_the_rpe_or_zero_as_configured() {
+    use metarl::tasks::Phase;
+    use metarl::train::{rng_for, LockStep};
+    let base = experiments::load("s4_two_step", Some("quick"))
+        .unwrap()
+        .config;
+    for mode in [Feedback::Reward, Feedback::None, Feedback::Rpe] {
+        let mut cfg = base.clone();
+        cfg.agent.feedback = mode;
+        cfg.training.episodes = 16;
+        let net = trained(&cfg);
+        assert_eq!(net.critic.is_some(), mode == Feedback::Rpe);
+        let mut env = LockStep::new(&cfg, Phase::Test, &net.params, net.critic.as_ref());
+        env.run(
+            &net.params,
+            net.critic.as_ref(),
+            &mut rng_for(1, 1),
+            &mut rng_for(1, 2),
+        );
+        let (ro, bn) = (&env.ro, env.ro.batch);
+        assert!(
+            ro.feedback[..bn].iter().all(|&v| v == 0.0),
+            "{mode}: first step"
+        );
+        let rows = ro.n_steps * bn;
+        for row in bn..rows {
+            let expected = match mode {
+                Feedback::Reward => ro.rewards[row - bn],
+                Feedback::None => 0.0,
+                Feedback::Rpe => {
+                    let cws = env.feedback.critic.as_ref().unwrap();
+                    let v = cws.values();
+                    metarl::agent::rpe(ro.rewards[row - bn], v[row - bn], v[row], 0.9)
+                }
+            };
+            assert_eq!(
+                ro.feedback[row].to_bits(),
+                expected.to_bits(),
+                "{mode} row {row}"
+            );
+        }
+        if mode != Feedback::None {
+            assert!(ro.feedback[..rows].iter().any(|&v| v != 0.0), "{mode}");
+        }
+    }
+}
