@@ -5,6 +5,7 @@
 //! the metric names its checks may use.
 
 pub mod s1_reward_history;
+pub mod s3_inferred_value;
 pub mod s4_two_step;
 pub mod s6_dopamine;
 
@@ -36,6 +37,7 @@ pub trait Experiment: Sync {
 /// The registry: one line per simulation.
 pub static REGISTRY: &[&dyn Experiment] = &[
     &s1_reward_history::S1RewardHistory,
+    &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
     &s6_dopamine::S6Dopamine,
 ];
