@@ -183,10 +183,7 @@ pub fn run_episodes(
         if let Some(cws) = fb.critic.as_mut() {
             let cp = critic.expect("the RPE input needs the critic's parameters");
             cws.forward_step(cp, t, ro.x.view());
-            for b in 0..b_n {
-                if !alive[b] || t == 0 {
-                    continue;
-                }
+            for (b, _) in alive[..b_n].iter().enumerate().filter(|(_, &a)| a && t > 0) {
                 let prev = (t - 1) * b_n + b;
                 let mut delta = agent::rpe(
                     ro.rewards[prev],

@@ -7,6 +7,7 @@
 //!   * actor: L_a = mean over episodes of Σ_t [−A_t log π(a_t) − entropy_cost·H(π_t)]
 //!     with A_t = R_t − v^critic_t held constant and the actor's own value head
 //!     unused (value cost 0: its gradient must be exactly zero).
+//!
 //! The δ inputs of the actor are data here (no gradient flows through them into
 //! the critic); `tests/rpe_manipulation.rs` checks that the rollout feeds the
 //! actor the critic's δ.

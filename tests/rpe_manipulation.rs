@@ -8,6 +8,9 @@
 //!   * the control condition is identical to a plain evaluation without conditions;
 //!   * invalid manipulations are refused by name.
 
+// Rows are compared across several parallel columns by index.
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use metarl::config::{Config, Feedback};

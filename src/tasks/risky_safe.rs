@@ -81,7 +81,7 @@ impl TaskSpec for RiskySafeConfig {
         for (i, p) in self.block_probs.iter().enumerate() {
             validate::prob(&format!("task.block_probs[{i}]"), *p)?;
         }
-        if self.forced_trials % 2 != 0 {
+        if !self.forced_trials.is_multiple_of(2) {
             bail!(
                 "key `task.forced_trials` = {}: must be even (half on each lever)",
                 self.forced_trials
