@@ -5,6 +5,7 @@
 //! validation; the registry at the bottom is the only list of tasks.
 
 pub mod baited_bandit;
+pub mod bernoulli_bandit;
 pub mod cued_reversal;
 pub mod risky_safe;
 pub mod two_step;
@@ -128,6 +129,7 @@ task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
     CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
+    BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
     RiskySafe(risky_safe::RiskySafeConfig) = "risky_safe",
 }
 
