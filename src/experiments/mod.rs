@@ -6,6 +6,7 @@
 
 pub mod f1_bandits;
 pub mod s1_reward_history;
+pub mod s2_volatility;
 pub mod s3_inferred_value;
 pub mod s4_two_step;
 pub mod s6_dopamine;
@@ -38,6 +39,7 @@ pub trait Experiment: Sync {
 /// The registry: one line per simulation.
 pub static REGISTRY: &[&dyn Experiment] = &[
     &s1_reward_history::S1RewardHistory,
+    &s2_volatility::S2Volatility,
     &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
     &s6_dopamine::S6Dopamine,

@@ -9,6 +9,7 @@ pub mod bernoulli_bandit;
 pub mod cued_reversal;
 pub mod risky_safe;
 pub mod two_step;
+pub mod volatile_bandit;
 
 use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
@@ -128,6 +129,7 @@ macro_rules! task_registry {
 task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+    VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
     CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
     BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
     RiskySafe(risky_safe::RiskySafeConfig) = "risky_safe",
