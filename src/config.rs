@@ -138,6 +138,11 @@ pub struct TrainingConfig {
     pub entropy_cost: f64,
     /// Global gradient-norm clip (0 = no clipping).
     pub grad_clip: f64,
+    /// Weight of the separate critic's ½(return − value)² loss (`agent.feedback =
+    /// "rpe"` only; default 1). Not `value_cost`: the critic has its own optimiser,
+    /// so this only scales its gradient against RMSProp's ε (see src/agent/critic.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critic_cost: Option<f64>,
     /// RMSProp decay of the squared-gradient average.
     #[serde(default = "default_rms_decay")]
     pub rmsprop_decay: f64,
@@ -645,6 +650,9 @@ impl Config {
         )?;
         validate::range("training.gamma", tr.gamma, 0.0, 1.0, "in [0, 1]")?;
         validate::range("training.value_cost", tr.value_cost, 0.0, 1e6, ">= 0")?;
+        if let Some(c) = tr.critic_cost {
+            validate::range("training.critic_cost", c, 0.0, 1e6, ">= 0")?;
+        }
         validate::range("training.entropy_cost", tr.entropy_cost, 0.0, 1e6, ">= 0")?;
         validate::range(
             "training.grad_clip",

@@ -352,6 +352,8 @@ pub struct Trainer {
     bufs: A2cBuffers,
     env: LockStep,
     hyper: A2cHyper,
+    /// Weight of the RPE input's critic loss (`training.critic_cost`).
+    critic_cost: f32,
     grad_clip: f64,
     task_rng: TaskRng,
     policy_rng: TaskRng,
@@ -396,6 +398,7 @@ impl Trainer {
                 value_cost: tr.value_cost as f32,
                 entropy_cost: tr.entropy_cost as f32,
             },
+            critic_cost: tr.critic_cost.unwrap_or(1.0) as f32,
             grad_clip: tr.grad_clip,
             task_rng: rng_for(seed, stream::TRAIN_TASK),
             policy_rng: rng_for(seed, stream::TRAIN_POLICY),
@@ -456,11 +459,11 @@ impl Trainer {
                     &self.bufs.returns,
                     data.mask,
                     data.n_steps,
-                    self.hyper.value_cost,
+                    self.critic_cost,
                     cgrad,
                 );
                 loss.value_loss = value_loss;
-                loss.total += self.hyper.value_cost as f64 * value_loss;
+                loss.total += self.critic_cost as f64 * value_loss;
                 // One global norm over actor and critic, clipped together.
                 let grad_norm = self.grad.global_norm().hypot(cgrad.global_norm());
                 if self.grad_clip > 0.0 && grad_norm > self.grad_clip {

@@ -21,11 +21,18 @@
 //!
 //! The actor's own value head is not used and gets no gradient (its value cost
 //! is 0): one value estimate, one RPE. The critic learns by regressing its value
-//! on the discounted return, with the standard agent's value term,
+//! on the discounted return,
 //!
-//!     L_critic = value_cost · ½ Σ_t (R_t − v_t)²   (mean over the batch's episodes),
+//!     L_critic = critic_cost · ½ Σ_t (R_t − v_t)²   (mean over the batch's episodes),
 //!
 //! by hand-written backpropagation through time through the shared LSTM core.
+//! `training.critic_cost` (default 1) is not the standard agent's value cost
+//! (0.05), which balances the value term against the policy term of one shared
+//! network. The critic has its own optimiser, so its weight only scales its
+//! gradient, and that scale matters against RMSProp's ε, which sits inside the
+//! square root (`optim.rs`): scaled by 0.05, most of the critic's LSTM gradients
+//! fall below the ε floor and it learned far too slowly (Simulation 3: it never
+//! learned which side pays; see README, Simulation 6).
 //! No gradient flows from the actor into the critic through the RPE input: to
 //! the actor, δ is data, as a reward is.
 //!
@@ -103,14 +110,14 @@ impl CriticWorkspace {
     /// The critic's loss for the finished forward pass, given the discounted
     /// returns (row `t * batch + b`, as `a2c::discounted_returns` writes them)
     /// and the mask of running episodes; writes its gradient into `grad`.
-    /// Returns the mean over episodes of Σ_t ½ (R_t − v_t)² (before `value_cost`).
+    /// Returns the mean over episodes of Σ_t ½ (R_t − v_t)² (before `cost`).
     pub fn loss_and_grad(
         &mut self,
         p: &Params,
         returns: &[f32],
         mask: &[f32],
         n_steps: usize,
-        value_cost: f32,
+        cost: f32,
         grad: &mut Params,
     ) -> f64 {
         let ws = &mut self.lstm;
@@ -124,8 +131,8 @@ impl CriticWorkspace {
             }
             let err = ws.value[row] - returns[row];
             loss += 0.5 * (err as f64) * (err as f64);
-            // d(value_cost · ½ (R − v)²)/dv = value_cost · (v − R), averaged over episodes.
-            self.dv[[row, 0]] = inv_b * value_cost * err;
+            // d(cost · ½ (R − v)²)/dv = cost · (v − R), averaged over episodes.
+            self.dv[[row, 0]] = inv_b * cost * err;
         }
         let h = ws.h.slice(s![..rows, ..]);
         let dv = self.dv.slice(s![..rows, ..]);
