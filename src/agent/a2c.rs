@@ -129,7 +129,11 @@ pub fn loss_and_grad_with_baseline(
         }
         let ret = bufs.returns[row];
         let v = ws.value[row];
-        let adv = ret - baseline.map_or(v, |b| b[row]);
+        let base = match baseline {
+            Some(b) => b[row],
+            None => v,
+        };
+        let adv = ret - base;
         let a = data.actions[row];
         let entropy: f32 = -(0..a_n).map(|k| probs[k] * logp[k]).sum::<f32>();
         stats.policy_loss += -(logp[a] * adv) as f64;
