@@ -2,7 +2,7 @@
 # Fault injection for the gradient and optimiser checks (issue 14).
 #
 # Applies, one at a time, a 1% error (or a small structural slip) to a single
-# term of the hand-written backward pass (src/agent/lstm.rs, src/agent/a2c.rs)
+# term of the hand-written backward pass (src/agent/lstm.rs, src/agent/a2c.rs, src/agent/critic.rs)
 # or of the optimiser (src/agent/optim.rs), runs the test that must catch it,
 # restores the file, and prints a table: fault -> failing tests (and, for the
 # gradient checks, the tensors flagged), or NOT CAUGHT.
@@ -41,6 +41,12 @@ FAULTS=(
   "value head -> h x1.01|src/agent/a2c.rs|general_mat_mul(1.0, &dv, &p.w_v|general_mat_mul(1.01, &dv, &p.w_v|agent_gradients"
   "policy head -> h x1.01|src/agent/a2c.rs|general_mat_mul(1.0, &dl, &p.w_pi|general_mat_mul(1.01, &dl, &p.w_pi|agent_gradients"
   "discount in returns x1.01|src/agent/a2c.rs|(rewards[row] + gamma * ret)|(rewards[row] + 1.01 * gamma * ret)|agent_gradients"
+  # --- the RPE-input agent's critic (src/agent/critic.rs) and its baseline ---
+  "critic value gradient dv x1.01|src/agent/critic.rs|self.dv[[row, 0]] = inv_b * cost * err;|self.dv[[row, 0]] = 1.01 * inv_b * cost * err;|agent_gradients"
+  "critic value-head weight gradient x1.01|src/agent/critic.rs|general_mat_mul(1.0, &dv.t(), &h, 0.0, &mut grad.w_v);|general_mat_mul(1.01, &dv.t(), &h, 0.0, &mut grad.w_v);|agent_gradients"
+  "critic value-head bias gradient x1.01|src/agent/critic.rs|grad.b_v.assign(&dv.sum_axis(Axis(0)));|grad.b_v.assign(&(dv.sum_axis(Axis(0)) * 1.01));|agent_gradients"
+  "critic value head -> h x1.01|src/agent/critic.rs|general_mat_mul(1.0, &dv, &p.w_v, 0.0, &mut dh);|general_mat_mul(1.01, &dv, &p.w_v, 0.0, &mut dh);|agent_gradients"
+  "critic baseline in the advantage x1.01|src/agent/a2c.rs|Some(b) => b[row],|Some(b) => 1.01 * b[row],|agent_gradients"
   # --- optimisers and clipping (src/agent/optim.rs) ---
   "lr x1.01|src/agent/optim.rs|(self.lr, self.decay, self.eps)|(self.lr * 1.01, self.decay, self.eps)|optimiser_reference"
   "eps x1.01|src/agent/optim.rs|(self.lr, self.decay, self.eps)|(self.lr, self.decay, self.eps * 1.01)|optimiser_reference"
@@ -62,7 +68,7 @@ FAULTS=(
 
 filter="${1:-}"
 backup="$(mktemp -d)"
-files=(src/agent/lstm.rs src/agent/a2c.rs src/agent/optim.rs)
+files=(src/agent/lstm.rs src/agent/a2c.rs src/agent/optim.rs src/agent/critic.rs)
 for f in "${files[@]}"; do cp "$f" "$backup/$(basename "$f")"; done
 echo "backup of src/agent in $backup (restored automatically; by hand only after kill -9)" >&2
 

@@ -330,13 +330,23 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                 }
                 pb.finish_with_message(done);
                 write_text_atomic(&job.checkpoint(dir), &trained.params.save_json()?)?;
+                if let Some(critic) = &trained.critic {
+                    let path = job.checkpoint(dir).with_extension("critic.json");
+                    write_text_atomic(&path, &critic.save_json()?)?;
+                }
                 let mut trials: Option<DataFrame> = None;
                 for cond in jcfg.test_conditions()? {
                     // A condition may test only the run's first few seeds.
                     if (seed - jcfg.seeds.first) as usize >= cond.seeds {
                         continue;
                     }
-                    let table = train::evaluate_condition(jcfg, &cond, &trained.params, seed);
+                    let table = train::evaluate_agent(
+                        jcfg,
+                        &cond,
+                        &trained.params,
+                        trained.critic.as_ref(),
+                        seed,
+                    );
                     let mut df = table.into_dataframe()?;
                     insert_labels(
                         &mut df,

@@ -7,6 +7,7 @@
 pub mod baited_bandit;
 pub mod bernoulli_bandit;
 pub mod cued_reversal;
+pub mod risky_safe;
 pub mod two_step;
 pub mod volatile_bandit;
 
@@ -131,6 +132,7 @@ task_registry! {
     VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
     CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
     BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
+    RiskySafe(risky_safe::RiskySafeConfig) = "risky_safe",
 }
 
 impl TaskConfig {
