@@ -4,7 +4,9 @@
 //! (rollout + backward + optimiser) uses buffers allocated once per seed and
 //! neither allocates nor logs.
 
-use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
+use crate::agent::{
+    a2c, A2cBuffers, A2cHyper, EncoderParams, Optim, Params, RolloutData, Workspace,
+};
 use crate::config::{Config, TestCondition};
 use crate::record::TrialTable;
 use crate::tasks::{make_task, Phase, Task, TaskConfig, TaskRng};
@@ -34,6 +36,29 @@ pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
 /// the start of every episode.
 pub fn input_dim(task: &dyn Task, time_input: bool) -> usize {
     task.obs_dim() + task.n_actions() + 1 + time_input as usize
+}
+
+/// The initial parameters of a network for `task`: the LSTM and heads, and the
+/// image encoder if the config asks for one (drawn after them from the same
+/// stream, so that networks without an encoder are unchanged).
+pub fn init_params(cfg: &Config, task: &dyn Task, rng: &mut TaskRng) -> Params {
+    let raw = input_dim(task, cfg.agent.time_input);
+    let layout = task.image_layout();
+    match (&cfg.agent.encoder, layout) {
+        (Some(e), Some(img)) => {
+            let n_in = raw - img.count * img.pixels() + img.count * e.features;
+            let mut p = Params::init(n_in, cfg.agent.hidden, task.n_actions(), rng);
+            p.encoder = Some(EncoderParams::init(
+                img.count,
+                img.pixels(),
+                e.hidden,
+                e.features,
+                rng,
+            ));
+            p
+        }
+        _ => Params::init(raw, cfg.agent.hidden, task.n_actions(), rng),
+    }
 }
 
 /// Everything one batch of lock-step episodes produced, row `t * B + b`.
@@ -184,6 +209,9 @@ pub struct UpdateRow {
 pub struct TrainedSeed {
     pub seed: u64,
     pub params: Params,
+    /// The weights at each declared `evaluation.stages` entry (training
+    /// episodes, weights), in order; empty without stages.
+    pub snapshots: Vec<(usize, Params)>,
     pub curve: Vec<UpdateRow>,
     /// Network steps and task trials of training.
     pub env_steps: u64,
@@ -263,13 +291,7 @@ impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
         let tr = &cfg.training;
         let probe = make_task(&cfg.task, Phase::Train);
-        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
-        let params = Params::init(
-            n_in,
-            cfg.agent.hidden,
-            probe.n_actions(),
-            &mut rng_for(seed, stream::INIT),
-        );
+        let params = init_params(cfg, probe.as_ref(), &mut rng_for(seed, stream::INIT));
         let env = LockStep::new(cfg, Phase::Train, &params);
         Trainer {
             grad: params.zeros_like(),
@@ -343,7 +365,19 @@ pub fn train_seed(
     let start = Instant::now();
     let mut env_steps = 0u64;
     let mut trials = 0u64;
+    // Stages at the end of training are the final weights, kept below.
+    let mut stages = cfg
+        .evaluation
+        .stages
+        .iter()
+        .copied()
+        .filter(|&s| s < cfg.training.episodes)
+        .peekable();
+    let mut snapshots = vec![];
     for update in 0..n_updates {
+        while let Some(s) = stages.next_if(|&s| s <= update * batch) {
+            snapshots.push((s, trainer.params.clone()));
+        }
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
         if !st.loss.total.is_finite() || !st.grad_norm.is_finite() {
@@ -379,6 +413,7 @@ pub fn train_seed(
     Ok(TrainedSeed {
         seed,
         params: trainer.params,
+        snapshots,
         curve,
         env_steps,
         trials,
@@ -411,7 +446,11 @@ pub fn evaluate_condition(
     } else {
         0
     };
-    let mut table = TrialTable::new(env.tasks[0].as_ref(), hidden);
+    let mut table = TrialTable::new(
+        env.tasks[0].as_ref(),
+        cfg.evaluation.record_observations,
+        hidden,
+    );
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cond.episodes;
     let mut done = 0;

@@ -27,14 +27,28 @@ struct Fixture {
     mask: Vec<f32>,
 }
 
+/// The encoder fixture: two images of 2×2 pixels, 3 hidden units, 2 features
+/// each; the raw input is [image 1, image 2, 1 more input].
+const ENC: (usize, usize, usize, usize) = (2, 4, 3, 2);
+
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn fixture_with(encoder: bool) -> Fixture {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let mut params = Params::init(N_IN, H, A, &mut rng);
+    let (k, px, eh, ef) = ENC;
+    let n_in = if encoder { k * ef + 1 } else { N_IN };
+    let mut params = Params::init(n_in, H, A, &mut rng);
+    if encoder {
+        params.encoder = Some(metarl::agent::EncoderParams::init(k, px, eh, ef, &mut rng));
+    }
     // Larger heads than the default init so that every term has a sizeable gradient.
     params.w_pi.mapv_inplace(|_| rng.random_range(-0.8..0.8));
     params.b_pi.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+    let n_raw = params.raw_input_dim();
     let x = (0..T)
-        .map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0)))
+        .map(|_| Array2::from_shape_fn((B, n_raw), |_| rng.random_range(-1.0..1.0)))
         .collect();
     let actions = (0..T * B).map(|_| rng.random_range(0..A)).collect();
     let rewards = (0..T * B).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -105,12 +119,26 @@ fn analytic(f: &Fixture) -> (Params, Vec<f64>) {
 
 #[test]
 fn bptt_matches_finite_differences_for_every_tensor() {
-    let f = fixture();
-    let (grad, adv) = analytic(&f);
+    check_every_tensor(&fixture());
+}
+
+#[test]
+fn bptt_through_the_image_encoder_matches_finite_differences() {
+    let f = fixture_with(true);
+    assert!(f.params.tensors()[6..].iter().all(|t| !t.is_empty()));
+    check_every_tensor(&f);
+}
+
+fn check_every_tensor(f: &Fixture) {
+    let f = f;
+    let (grad, adv) = analytic(f);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let eps = 5e-3f32;
     for (k, name) in metarl::agent::params::TENSOR_NAMES.iter().enumerate() {
         let n = f.params.tensors()[k].len();
+        if n == 0 {
+            continue; // a part this network does not have (e.g. no encoder)
+        }
         // A random direction through the whole tensor, and a few single elements.
         let mut dirs: Vec<Vec<f32>> = vec![(0..n).map(|_| rng.random_range(-1.0..1.0)).collect()];
         for _ in 0..3 {
@@ -124,7 +152,7 @@ fn bptt_matches_finite_differences_for_every_tensor() {
                 for (v, dv) in p.tensors_mut()[k].iter_mut().zip(&d) {
                     *v += s * dv;
                 }
-                loss(&p, &f, &adv)
+                loss(&p, f, &adv)
             };
             let numeric = (shifted(eps) - shifted(-eps)) / (2.0 * eps as f64);
             let exact: f64 = grad.tensors()[k]

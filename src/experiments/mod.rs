@@ -6,6 +6,7 @@
 
 pub mod s1_reward_history;
 pub mod s4_two_step;
+pub mod s5_harlow;
 
 use crate::config::{self, Config, Loaded};
 use crate::stats::Estimate;

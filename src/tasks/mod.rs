@@ -5,6 +5,8 @@
 //! validation; the registry at the bottom is the only list of tasks.
 
 pub mod baited_bandit;
+pub mod harlow;
+pub mod images;
 pub mod two_step;
 
 use anyhow::Result;
@@ -45,6 +47,21 @@ pub struct Latent {
     pub kind: LatentKind,
 }
 
+/// Where a task's observation holds images: the first `count` blocks of
+/// `side`² values each, one image per block (read by the agent's image encoder,
+/// with the same weights for every block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLayout {
+    pub count: usize,
+    pub side: usize,
+}
+
+impl ImageLayout {
+    pub fn pixels(&self) -> usize {
+        self.side * self.side
+    }
+}
+
 pub trait Task: Send {
     /// Number of discrete actions.
     fn n_actions(&self) -> usize;
@@ -62,6 +79,10 @@ pub trait Task: Send {
     fn position(&self) -> (u32, u32);
     /// Take `action`; write this step's latent variables into `latents`.
     fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome;
+    /// The images at the start of the observation, if any (default: none).
+    fn image_layout(&self) -> Option<ImageLayout> {
+        None
+    }
 }
 
 /// Implemented by each task's config struct (in the task's own file).
@@ -125,6 +146,7 @@ macro_rules! task_registry {
 task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+    Harlow(harlow::HarlowConfig) = "harlow",
 }
 
 impl TaskConfig {
