@@ -420,6 +420,22 @@ pub fn describe_error(e: &dyn std::fmt::Display, section: Option<&str>) -> Strin
     }
 }
 
+/// A TOML syntax error on one line: "invalid TOML at line L, column C: message".
+pub fn syntax_error(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(
+                "invalid TOML at line {line}, column {column}: {}",
+                e.message().trim()
+            )
+        }
+        None => format!("invalid TOML: {}", e.message().trim()),
+    }
+}
+
 /// Merge `overlay` into `base`, recursing into tables.
 pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     for (k, v) in overlay {
@@ -432,11 +448,91 @@ pub fn merge(base: &mut toml::Table, overlay: &toml::Table) {
     }
 }
 
+/// An override of one key, `section.key=value` (e.g. `agent.hidden=12`), as
+/// given to `metarl run --set` or by a sweep. The value is TOML (`0.5`, `true`,
+/// `[1, 2]`, `"adam"`); a bare word is taken as a string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Override {
+    pub key: String,
+    pub value: toml::Value,
+}
+
+impl Override {
+    pub fn new(key: &str, value: toml::Value) -> Result<Self> {
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
+            bail!("override `{key}`: the key must be `section.key` (e.g. agent.hidden)");
+        }
+        if matches!(parts[0], "profiles" | "variants" | "checks") {
+            bail!("override `{key}`: [{}] cannot be overridden", parts[0]);
+        }
+        Ok(Override {
+            key: key.to_string(),
+            value,
+        })
+    }
+
+    /// Parse `key=value`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let (key, raw) = text.split_once('=').ok_or_else(|| {
+            anyhow!("override `{text}`: expected key=value, e.g. agent.hidden=12")
+        })?;
+        let (key, raw) = (key.trim(), raw.trim());
+        let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+            Ok(mut t) => t.remove("v").expect("the key just written"),
+            Err(_) if !raw.is_empty() && !raw.contains(['"', '[', '{', '=']) => {
+                toml::Value::String(raw.to_string())
+            }
+            Err(e) => bail!(
+                "override `{text}`: the value is not TOML: {}",
+                describe_error(&e, None)
+            ),
+        };
+        Self::new(key, value)
+    }
+
+    /// Set the key in a TOML table (creating missing tables on the way).
+    pub fn apply(&self, table: &mut toml::Table) -> Result<()> {
+        let parts: Vec<&str> = self.key.split('.').collect();
+        let mut t = table;
+        for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
+            let entry = t
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            t = entry.as_table_mut().ok_or_else(|| {
+                anyhow!(
+                    "override `{}`: `{}` is not a table",
+                    self.key,
+                    parts[..=i].join(".")
+                )
+            })?;
+        }
+        t.insert(parts[parts.len() - 1].to_string(), self.value.clone());
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
 /// Parse TOML text, apply a named profile, deserialize and validate the common
 /// schema. (`experiments::parse` also checks the experiment's own keys.)
 pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> {
+    parse_with(text, origin, profile, &[])
+}
+
+/// `parse`, then `overrides` applied on top of the profile.
+pub fn parse_with(
+    text: &str,
+    origin: &str,
+    profile: Option<&str>,
+    overrides: &[Override],
+) -> Result<Config> {
     let mut table: toml::Table =
-        toml::from_str(text).map_err(|e| anyhow!("{origin}: invalid TOML: {e}"))?;
+        toml::from_str(text).map_err(|e| anyhow!("{origin}: {}", syntax_error(&e, text)))?;
     if let Some(name) = profile {
         let profiles = table.get("profiles").and_then(|p| p.as_table()).cloned();
         let available: Vec<String> = profiles
@@ -463,11 +559,15 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
         }
         merge(&mut table, &overlay);
     }
+    for o in overrides {
+        o.apply(&mut table)
+            .map_err(|e| anyhow!("{origin}: {e:#}"))?;
+    }
     let config: Config = toml::Table::try_into(table).map_err(|e| {
-        let what = if profile.is_some() {
-            " (after applying the profile)"
-        } else {
-            ""
+        let what = match (profile.is_some(), !overrides.is_empty()) {
+            (_, true) => " (after applying the profile and overrides)",
+            (true, false) => " (after applying the profile)",
+            (false, false) => "",
         };
         anyhow!("{origin}{what}: {}", describe_error(&e, None))
     })?;

@@ -11,6 +11,7 @@ pub mod record;
 pub mod run;
 pub mod shipped;
 pub mod stats;
+pub mod sweep;
 pub mod tasks;
 pub mod train;
 pub mod validate;

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use metarl::{bench, checks, config, experiments, experiments::Outcomes, run};
+use metarl::{bench, checks, config, experiments, run, sweep};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,6 +51,10 @@ enum Command {
         /// Apply a named profile of the TOML (e.g. `quick`).
         #[arg(long)]
         profile: Option<String>,
+        /// Override one key after the profile, e.g. `--set agent.hidden=24 --set training.learning_rate=2e-3`
+        /// (the value is TOML; a bare word is a string). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// Worker threads for seeds in parallel (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
@@ -80,6 +84,12 @@ enum Command {
         /// One JSON object per run: {"run", "experiment", "passed", "checks": [...]}.
         #[arg(long)]
         json: bool,
+    },
+    /// Parameter grids × seeds: list, run (one cell, or all here in parallel), write a Slurm
+    /// array script, merge. See the "Sweeps and clusters" section of the README.
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
     },
     /// Print every metric of a run: mean, 95% CI over seeds, per-seed values, what it is.
     Report { dir: PathBuf },
@@ -126,7 +136,7 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
     let mut all_passed = true;
     for dir in dirs {
         let result = run::run_config(&dir).and_then(|cfg| {
-            let outcomes = Outcomes::read(&dir.join("outcomes.json"))?;
+            let outcomes = run::run_outcomes(&dir, &cfg)?;
             Ok((cfg.clone(), checks::evaluate(&cfg.checks, &outcomes)))
         });
         match result {
@@ -171,6 +181,194 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
         }
     }
     Ok(all_passed)
+}
+
+#[derive(Subcommand)]
+enum SweepCommand {
+    /// Print the cells of a sweep with their index and overrides, and whether each finished.
+    List { file: PathBuf },
+    /// Run one cell by index (what a Slurm array task runs), or every unfinished cell here.
+    /// A finished cell is never rerun; an interrupted one starts again.
+    Run {
+        file: PathBuf,
+        /// The cell to run (e.g. `--index $SLURM_ARRAY_TASK_ID`); without it, every cell.
+        #[arg(long)]
+        index: Option<usize>,
+        /// Cells run at once when running every cell (each a child process).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Worker threads per cell (seeds in parallel; results do not depend on it).
+        /// Default: all cores for one cell, cores / jobs when running every cell.
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write <out>/sweep.sbatch, a Slurm job array with one task per cell; optionally submit it.
+    Sbatch {
+        file: PathBuf,
+        /// CPUs per array task (the cell's seeds run in parallel on them).
+        #[arg(long, default_value_t = 2)]
+        cpus: usize,
+        /// Memory per array task (Slurm syntax).
+        #[arg(long, default_value = "4G")]
+        mem: String,
+        /// Time limit per array task (Slurm syntax).
+        #[arg(long, default_value = "02:00:00")]
+        time: String,
+        #[arg(long)]
+        partition: Option<String>,
+        /// At most this many tasks at once.
+        #[arg(long)]
+        max_parallel: Option<usize>,
+        /// Also submit it with `sbatch` and print the job id.
+        #[arg(long)]
+        submit: bool,
+    },
+    /// Merge the finished cells into <out>/merged.parquet (one row per cell × seed × metric, the
+    /// swept keys as columns) and draw the [plot] figure; reports missing and failed cells by
+    /// index and exits 1 if there are any.
+    Merge {
+        file: PathBuf,
+        /// Plot this metric (instead of the sweep file's [plot] metric).
+        #[arg(long, requires = "x")]
+        metric: Option<String>,
+        /// Swept key on the x axis.
+        #[arg(long, requires = "metric")]
+        x: Option<String>,
+        /// Swept key drawn as separate lines.
+        #[arg(long)]
+        series: Option<String>,
+    },
+}
+
+fn sweep_command(command: SweepCommand) -> Result<bool> {
+    match command {
+        SweepCommand::List { file } => {
+            let sw = sweep::Sweep::load(&file)?;
+            println!(
+                "{}: {} cells of {} → {}",
+                sw.name,
+                sw.n_cells(),
+                sw.experiment,
+                sw.out.display()
+            );
+            for i in 0..sw.n_cells() {
+                let status = match sw.status(i) {
+                    sweep::CellStatus::Finished => "finished".to_string(),
+                    sweep::CellStatus::Pending => "pending".to_string(),
+                    sweep::CellStatus::Failed(_) => "FAILED".to_string(),
+                };
+                println!("{i:>5}  {:<9} {}", status, sw.describe_cell(i));
+            }
+            Ok(true)
+        }
+        SweepCommand::Run {
+            file,
+            index,
+            jobs,
+            threads,
+            quiet,
+        } => {
+            if threads == Some(0) || jobs == 0 {
+                bail!("--threads and --jobs must be at least 1");
+            }
+            let sw = sweep::Sweep::load(&file)?;
+            match index {
+                Some(i) => {
+                    sw.run_cell(i, threads, quiet)?;
+                    Ok(true)
+                }
+                None => {
+                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let per_cell = threads.unwrap_or((cores / jobs).max(1));
+                    let failed = sw.run_all(jobs, per_cell)?;
+                    if !failed.is_empty() {
+                        eprintln!(
+                            "failed cells: {} (see {}/cells/*/FAILED)",
+                            failed
+                                .iter()
+                                .map(|i| i.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            sw.out.display()
+                        );
+                        return Ok(false);
+                    }
+                    eprintln!("next: metarl sweep merge {}", file.display());
+                    Ok(true)
+                }
+            }
+        }
+        SweepCommand::Sbatch {
+            file,
+            cpus,
+            mem,
+            time,
+            partition,
+            max_parallel,
+            submit,
+        } => {
+            let sw = sweep::Sweep::load(&file)?;
+            let path = sw.write_sbatch(&sweep::SbatchOptions {
+                cpus,
+                mem,
+                time,
+                partition,
+                max_parallel,
+            })?;
+            println!("{}", path.display());
+            if submit {
+                let out = std::process::Command::new("sbatch")
+                    .arg(&path)
+                    .output()
+                    .map_err(|e| anyhow::anyhow!("cannot run sbatch ({e}); is Slurm installed?"))?;
+                if !out.status.success() {
+                    bail!(
+                        "sbatch failed: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                }
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+            }
+            Ok(true)
+        }
+        SweepCommand::Merge {
+            file,
+            metric,
+            x,
+            series,
+        } => {
+            let sw = sweep::Sweep::load(&file)?;
+            let plot = match (metric, x) {
+                (Some(metric), Some(x)) => Some(sweep::PlotConfig { metric, x, series }),
+                _ => None,
+            };
+            let r = sw.merge(plot.as_ref())?;
+            if let Some(t) = &r.table {
+                eprintln!(
+                    "merged {} of {} cells into {}",
+                    r.merged.len(),
+                    sw.n_cells(),
+                    t.display()
+                );
+            }
+            if let Some(f) = &r.figure {
+                eprintln!("wrote {}.png and .svg", f.display());
+            }
+            if !r.missing.is_empty() {
+                eprintln!(
+                    "missing cells (not run or interrupted): {}; run them with `metarl sweep run {}`",
+                    r.missing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+                    file.display()
+                );
+            }
+            for (i, msg) in &r.failed {
+                eprintln!("failed cell {i} ({}): {msg}", sw.describe_cell(*i));
+            }
+            Ok(r.complete())
+        }
+    }
 }
 
 fn main_inner() -> Result<bool> {
@@ -218,10 +416,15 @@ fn main_inner() -> Result<bool> {
             seeds,
             episodes,
             profile,
+            set,
             threads,
             force,
             quiet,
         } => {
+            let overrides = set
+                .iter()
+                .map(|s| config::Override::parse(s))
+                .collect::<Result<Vec<_>>>()?;
             if threads == Some(0) {
                 bail!("--threads must be at least 1");
             }
@@ -243,6 +446,7 @@ fn main_inner() -> Result<bool> {
                 seeds,
                 episodes,
                 profile,
+                overrides,
                 threads,
                 force,
                 quiet,
@@ -262,9 +466,10 @@ fn main_inner() -> Result<bool> {
             run::figures(&dir, quiet)?;
         }
         Command::Check { dirs, json } => return check(dirs, json),
+        Command::Sweep { command } => return sweep_command(command),
         Command::Report { dir } => {
-            let o = Outcomes::read(&dir.join("outcomes.json"))
-                .map_err(|e| anyhow::anyhow!("{e:#} (is {} a finished run?)", dir.display()))?;
+            let cfg = run::run_config(&dir)?;
+            let o = run::run_outcomes(&dir, &cfg)?;
             println!(
                 "{} ({}), {} seeds {:?}; {}",
                 o.experiment,
@@ -326,7 +531,14 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One line: library messages are single lines, but a foreign error may not be.
+            let msg = format!("{e:#}");
+            let msg: Vec<&str> = msg
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("error: {}", msg.join(" "));
             ExitCode::from(2)
         }
     }

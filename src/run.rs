@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub seeds: Option<usize>,
     pub episodes: Option<usize>,
     pub profile: Option<String>,
+    /// Key overrides (`--set agent.hidden=12`), applied after the profile.
+    pub overrides: Vec<crate::config::Override>,
     pub threads: Option<usize>,
     pub force: bool,
     pub quiet: bool,
@@ -64,6 +66,9 @@ pub struct Manifest {
     pub experiment: String,
     pub source: String,
     pub profile: Option<String>,
+    /// Key overrides applied after the profile (`--set`, sweeps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub seeds: Vec<u64>,
     pub threads: usize,
     pub cpu: String,
@@ -91,7 +96,8 @@ fn num_cpus() -> usize {
 
 /// Load the experiment and apply the command-line overrides.
 pub fn resolve_config(opts: &RunOptions) -> Result<(Config, Source)> {
-    let loaded = experiments::load(&opts.experiment, opts.profile.as_deref())?;
+    let loaded =
+        experiments::load_with(&opts.experiment, opts.profile.as_deref(), &opts.overrides)?;
     let mut cfg = loaded.config;
     if let Some(n) = opts.seeds {
         cfg.seeds.count = n;
@@ -102,6 +108,82 @@ pub fn resolve_config(opts: &RunOptions) -> Result<(Config, Source)> {
     cfg.validate()
         .map_err(|e| anyhow::anyhow!("{} (after command-line overrides): {e:#}", loaded.source))?;
     Ok((cfg, loaded.source))
+}
+
+/// One writer per run directory: `run.lock` holds the writer's process id and
+/// host while `run`, `analyze` or `figures` writes the directory, and is
+/// removed when it finishes (also on an error). A lock left by a killed process
+/// is stale and taken over.
+pub struct RunLock {
+    path: PathBuf,
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Whether a metarl process with this id is running on this host.
+fn metarl_alive(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains("metarl"))
+        .unwrap_or(false)
+}
+
+impl RunLock {
+    pub fn acquire(dir: &Path) -> Result<RunLock> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("run.lock");
+        let me = format!("{} {}", std::process::id(), host_name());
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    f.write_all(me.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    return Ok(RunLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let mut parts = holder.split_whitespace();
+                    let pid: Option<i32> = parts.next().and_then(|p| p.parse().ok());
+                    let host = parts.next().unwrap_or("").to_string();
+                    if let Some(pid) = pid {
+                        if host != host_name() {
+                            bail!(
+                                "{} is locked by metarl process {pid} on host {host} ({}); if that run is dead, remove the file",
+                                dir.display(),
+                                path.display()
+                            );
+                        }
+                        if pid as u32 != std::process::id() && metarl_alive(pid) {
+                            bail!(
+                                "{} is being written by another metarl process (pid {pid}); wait for it to finish or stop it",
+                                dir.display()
+                            );
+                        }
+                    }
+                    // Stale: its process is gone.
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
+                }
+            }
+        }
+        bail!("cannot take the lock {}", path.display())
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Refuse to touch a directory that already holds results, unless forced.
@@ -313,6 +395,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.experiment.name));
+    let _lock = RunLock::acquire(&dir)?;
     prepare_dir(&dir, opts.force)?;
     let threads = opts.threads.unwrap_or_else(num_cpus).max(1);
     let started = now_unix();
@@ -361,6 +444,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         experiment: cfg.experiment.name.clone(),
         source: source.to_string(),
         profile: opts.profile.clone(),
+        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
         seeds: cfg.seed_list(),
         threads,
         cpu: cpu_model(),
@@ -383,8 +467,8 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
             .collect(),
     };
     write_manifest(&dir, &manifest)?;
-    analyze(&dir, opts.quiet)?;
-    figures(&dir, opts.quiet)?;
+    analyze_locked(&dir, opts.quiet)?;
+    figures_locked(&dir, opts.quiet)?;
     Ok(dir)
 }
 
@@ -422,7 +506,44 @@ pub fn run_config(dir: &Path) -> Result<Config> {
 
 /// `metarl analyze DIR`: trials.parquet → outcomes.json.
 pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
+    run_config(dir)?;
+    let _lock = RunLock::acquire(dir)?;
+    analyze_locked(dir, quiet)
+}
+
+/// The trial table must have the task's columns (else it is from another experiment).
+fn check_trial_table(cfg: &Config, dir: &Path) -> Result<()> {
+    let path = dir.join("trials.parquet");
+    let f = std::fs::File::open(&path).with_context(|| {
+        format!(
+            "cannot open {} (was the run interrupted? rerun `metarl run` with --force)",
+            path.display()
+        )
+    })?;
+    let schema = ParquetReader::new(f)
+        .schema()
+        .map_err(|e| anyhow::anyhow!("cannot read {} as Parquet: {e}", path.display()))?;
+    let task = crate::tasks::make_task(&cfg.task, crate::tasks::Phase::Test);
+    let missing: Vec<&str> = ["seed", "episode", "step", "action", "reward", "rpe"]
+        .into_iter()
+        .chain(task.latents().iter().map(|l| l.name))
+        .filter(|c| schema.get(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} is not a trial table of {} (task {}): it lacks the column(s) {}; is it from another experiment?",
+            path.display(),
+            cfg.experiment.name,
+            cfg.task.kind(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
     let cfg = run_config(dir)?;
+    check_trial_table(&cfg, dir)?;
     let t = Instant::now();
     let outcomes = experiments::analyze(&cfg, dir)?;
     write_text_atomic(
@@ -438,9 +559,33 @@ pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
 
 /// `metarl figures DIR`: outcomes.json → figures/<name>.png and .svg.
 pub fn figures(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
+    run_config(dir)?;
+    let _lock = RunLock::acquire(dir)?;
+    figures_locked(dir, quiet)
+}
+
+/// A run's outcomes.json, checked to belong to the run's experiment.
+pub fn run_outcomes(dir: &Path, cfg: &Config) -> Result<Outcomes> {
+    let outcomes = Outcomes::read(&dir.join("outcomes.json")).map_err(|e| {
+        anyhow::anyhow!("{e:#} (run `metarl analyze {}` to redo it)", dir.display())
+    })?;
+    if outcomes.experiment != cfg.experiment.name || outcomes.analysis != cfg.experiment.analysis {
+        bail!(
+            "{}/outcomes.json is from experiment {} ({} analysis), but the run is {} ({}); run `metarl analyze {}` to redo it",
+            dir.display(),
+            outcomes.experiment,
+            outcomes.analysis,
+            cfg.experiment.name,
+            cfg.experiment.analysis,
+            dir.display()
+        );
+    }
+    Ok(outcomes)
+}
+
+fn figures_locked(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     let cfg = run_config(dir)?;
-    let outcomes = Outcomes::read(&dir.join("outcomes.json"))
-        .map_err(|e| anyhow::anyhow!("{e:#} (run `metarl analyze {}` first)", dir.display()))?;
+    let outcomes = run_outcomes(dir, &cfg)?;
     let fig_dir = dir.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
     let t = Instant::now();

@@ -93,7 +93,17 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
 
 /// Parse and fully validate experiment TOML text (see `config::parse`).
 pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> {
-    let mut cfg = config::parse(text, origin, profile)?;
+    parse_with(text, origin, profile, &[])
+}
+
+/// `parse` with key overrides applied after the profile.
+pub fn parse_with(
+    text: &str,
+    origin: &str,
+    profile: Option<&str>,
+    overrides: &[config::Override],
+) -> Result<Config> {
+    let mut cfg = config::parse_with(text, origin, profile, overrides)?;
     validate(&mut cfg).map_err(|e| anyhow!("{origin}: {e:#}"))?;
     Ok(cfg)
 }
@@ -101,9 +111,18 @@ pub fn parse(text: &str, origin: &str, profile: Option<&str>) -> Result<Config> 
 /// The one loader: a shipped experiment by name, or a TOML file by path, with
 /// an optional profile, fully validated.
 pub fn load(name_or_path: &str, profile: Option<&str>) -> Result<Loaded> {
+    load_with(name_or_path, profile, &[])
+}
+
+/// `load` with key overrides applied after the profile.
+pub fn load_with(
+    name_or_path: &str,
+    profile: Option<&str>,
+    overrides: &[config::Override],
+) -> Result<Loaded> {
     let source = config::resolve(name_or_path)?;
     let text = config::source_text(&source)?;
-    let config = parse(&text, &source.to_string(), profile)?;
+    let config = parse_with(&text, &source.to_string(), profile, overrides)?;
     Ok(Loaded {
         config,
         source,

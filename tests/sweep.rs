@@ -1,0 +1,245 @@
+//! Sweeps without a cluster: cells and their order, validation before any work,
+//! running every cell with parallel jobs, no rerun of a finished cell, resuming an
+//! interrupted sweep, and the merged table. (The Slurm path is tested by
+//! tests/slurm/sweep_on_slurm.sh, which .ci/run runs after `make test`.)
+
+use metarl::record::{col_str, col_u64, read_parquet};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn metarl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("metarl runs")
+}
+
+const SWEEP: &str = r#"
+[sweep]
+name = "tiny"
+experiment = "s4_two_step"
+profile = "quick"
+seeds = 2
+
+[set]
+training.episodes = 32
+evaluation.episodes = 4
+
+[grid]
+training.learning_rate = [2e-3, 5e-3]
+agent.hidden = [8, 12, 16]
+
+[plot]
+metric = "model_based_index"
+x = "agent.hidden"
+series = "training.learning_rate"
+"#;
+
+#[test]
+fn a_sweep_runs_resumes_and_merges() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("tiny.toml"), SWEEP).unwrap();
+
+    // Cells: keys alphabetically (agent.hidden, then training.learning_rate), the last fastest.
+    let out = metarl(d, &["sweep", "list", "tiny.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("6 cells"), "{text}");
+    assert!(
+        text.contains("0  pending   agent.hidden=8, training.learning_rate=0.002")
+            && text.contains("5  pending   agent.hidden=16, training.learning_rate=0.005"),
+        "{text}"
+    );
+
+    let out = metarl(
+        d,
+        &["sweep", "run", "tiny.toml", "--jobs", "2", "--threads", "1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cell = d.join("runs/sweeps/tiny/cells/cell_0004");
+    let stamp = std::fs::metadata(cell.join("outcomes.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+
+    // Merged table: one row per cell × seed × metric, the swept keys as columns.
+    let out = metarl(d, &["sweep", "merge", "tiny.toml"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let df = read_parquet(&d.join("runs/sweeps/tiny/merged.parquet")).unwrap();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "cell",
+            "agent.hidden",
+            "training.learning_rate",
+            "seed",
+            "metric",
+            "value",
+            "mean",
+            "ci_low",
+            "ci_high"
+        ]
+    );
+    let n_metrics = metarl::experiments::find("s4_two_step")
+        .unwrap()
+        .metrics()
+        .len();
+    assert_eq!(df.height(), 6 * 2 * n_metrics);
+    let seeds = col_u64(&df, "seed").unwrap();
+    assert!(seeds.iter().all(|s| *s == 1 || *s == 2));
+    assert!(col_str(&df, "metric")
+        .unwrap()
+        .contains(&"model_based_index".to_string()));
+    assert!(d.join("runs/sweeps/tiny/figures/tiny.png").is_file());
+
+    // Interrupt one cell (its results gone) and mark another failed: merge reports
+    // both by index and exits 1; running again redoes only the unfinished ones.
+    std::fs::remove_file(d.join("runs/sweeps/tiny/cells/cell_0001/outcomes.json")).unwrap();
+    std::fs::write(
+        d.join("runs/sweeps/tiny/cells/cell_0002/FAILED"),
+        "diverged\n",
+    )
+    .unwrap();
+    let out = metarl(d, &["sweep", "merge", "tiny.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("merged 4 of 6"), "{err}");
+    assert!(
+        err.contains("missing cells (not run or interrupted): 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failed cell 2") && err.contains("diverged"),
+        "{err}"
+    );
+    let out = metarl(
+        d,
+        &["sweep", "run", "tiny.toml", "--jobs", "2", "--threads", "1"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("4 finished, 2 to run"), "{err}");
+    // The finished cell was not touched.
+    let again = std::fs::metadata(cell.join("outcomes.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(stamp, again);
+    assert!(metarl(d, &["sweep", "merge", "tiny.toml"]).status.success());
+
+    // A cell equals a plain run with the same overrides.
+    let out = metarl(
+        d,
+        &[
+            "run",
+            "s4_two_step",
+            "--profile",
+            "quick",
+            "--set",
+            "seeds.count=2",
+            "--set",
+            "training.episodes=32",
+            "--set",
+            "evaluation.episodes=4",
+            "--set",
+            "agent.hidden=16",
+            "--set",
+            "training.learning_rate=2e-3",
+            "--out",
+            "plain",
+            "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in ["trials.parquet", "outcomes.json", "checkpoints/seed_2.json"] {
+        assert_eq!(
+            std::fs::read(cell.join(f)).unwrap(),
+            std::fs::read(d.join("plain").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_override_is_refused_before_any_work() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (bad, key) in [
+        ("agent.hidden = [8, 12, 16]", "agent.hiden = [8, 12]"),
+        ("agent.hidden = [8, 12, 16]", "agent.hidden = [8, 0]"),
+        ("training.episodes = 32", "training.episodes = \"many\""),
+    ] {
+        std::fs::write(d.join("bad.toml"), SWEEP.replace(bad, key)).unwrap();
+        let out = metarl(d, &["sweep", "run", "bad.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{key}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let name = key.split(' ').next().unwrap();
+        let field = name.rsplit('.').next().unwrap();
+        assert!(
+            err.contains("bad.toml") && err.contains(field),
+            "{key}: {err}"
+        );
+        assert!(!d.join("runs").exists(), "nothing may be written: {key}");
+    }
+    // A plot of a key that is not swept, or of a metric the analysis lacks.
+    std::fs::write(
+        d.join("bad.toml"),
+        SWEEP.replace(
+            "series = \"training.learning_rate\"",
+            "series = \"agent.size\"",
+        ),
+    )
+    .unwrap();
+    let err =
+        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
+    assert!(
+        err.contains("plot.series") && err.contains("agent.size"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("bad.toml"),
+        SWEEP.replace(
+            "metric = \"model_based_index\"",
+            "metric = \"matching_slope\"",
+        ),
+    )
+    .unwrap();
+    let err =
+        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
+    assert!(
+        err.contains("plot.metric") && err.contains("matching_slope"),
+        "{err}"
+    );
+    // An index out of range.
+    std::fs::write(d.join("ok.toml"), SWEEP).unwrap();
+    let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "6"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 cells"));
+}
