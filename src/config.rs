@@ -83,7 +83,7 @@ pub struct AgentConfig {
 pub struct EncoderConfig {
     /// Units of the hidden layer (ReLU).
     pub hidden: usize,
-    /// Features per image given to the LSTM (tanh).
+    /// Features per image given to the LSTM (linear).
     pub features: usize,
 }
 

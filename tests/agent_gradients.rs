@@ -130,7 +130,6 @@ fn bptt_through_the_image_encoder_matches_finite_differences() {
 }
 
 fn check_every_tensor(f: &Fixture) {
-    let f = f;
     let (grad, adv) = analytic(f);
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let eps = 5e-3f32;

@@ -34,8 +34,11 @@ pub trait Experiment: Sync {
 }
 
 /// The registry: one line per simulation.
-pub static REGISTRY: &[&dyn Experiment] =
-    &[&s1_reward_history::S1RewardHistory, &s4_two_step::S4TwoStep];
+pub static REGISTRY: &[&dyn Experiment] = &[
+    &s1_reward_history::S1RewardHistory,
+    &s4_two_step::S4TwoStep,
+    &s5_harlow::S5Harlow,
+];
 
 /// The module of an `experiment.analysis` id.
 pub fn find(id: &str) -> Result<&'static dyn Experiment> {
