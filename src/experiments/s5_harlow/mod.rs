@@ -353,7 +353,10 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// Mean reward per training episode, binned, per variant: (label, curve).
+/// One variant's training curve and each seed's mean reward over the last tenth of training.
+type VariantCurve = (String, TrainingCurve, BTreeMap<u64, f64>);
+
+/// Mean reward per training episode, binned, per variant.
 fn training_curves(
     run_dir: &Path,
     bins: usize,
