@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 METARL := $(CARGO_TARGET_DIR)/release/metarl
 EXPERIMENTS := $(sort $(wildcard experiments/*.toml))
 
-.PHONY: all build figures test check bench clean
+.PHONY: all build figures test check bench report sweep-example clean
 
 all: figures
 
@@ -36,10 +36,26 @@ test: build
 check: build
 	$(METARL) check
 
-# Training throughput: criterion benchmark, then network steps/s and trials/s per experiment.
+# Training throughput: criterion benchmark, then network steps/s and trials/s per experiment
+# (best of 3), appended to the history in bench/history.jsonl and compared with the previous
+# line of the same machine: a slowdown beyond 10% exits non-zero. Draws bench/history.png.
 bench: build
 	$(CARGO) bench --locked --bench throughput
-	$(METARL) bench
+	$(METARL) bench --repeat 3 --history bench/history.jsonl --threshold 0.10 \
+	  --criterion $(CARGO_TARGET_DIR)/criterion --plot bench/history
+
+# The reproduction report of the runs made by `make figures`: REPRODUCTION.md,
+# REPRODUCTION.html (self-contained) and the summary table of README.md. Exits non-zero
+# if an experiment does not fully reproduce (the report is written either way).
+report: build
+	$(METARL) report --all --readme README.md
+
+# The worked sweep example of the README (S4 model-based index by LSTM size and training
+# length, 16 cells × 8 seeds, about 6 minutes of CPU per core on two cores): run, merge, copy the figure.
+sweep-example: build
+	$(METARL) sweep run sweeps/s4_size_by_training.toml --jobs 2 --threads 1
+	$(METARL) sweep merge sweeps/s4_size_by_training.toml
+	cp runs/sweeps/s4_size_by_training/figures/s4_size_by_training.png runs/sweeps/s4_size_by_training/figures/s4_size_by_training.svg figures/
 
 clean:
 	rm -rf runs

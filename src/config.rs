@@ -53,6 +53,13 @@ pub struct ExperimentMeta {
     pub paper_figure: String,
     /// Which analysis module handles this experiment (e.g. "s4_two_step"; see `metarl list`).
     pub analysis: String,
+    /// The paper's claim this experiment tests, in one sentence (for the reproduction report).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub claim: String,
+    /// The metric shown as this experiment's key number in the report's summary
+    /// (default: the metric of the first check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_metric: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
-use metarl::{bench, checks, config, experiments, run, sweep};
+use metarl::{bench, checks, config, experiments, report, run, sweep};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -92,7 +92,25 @@ enum Command {
         command: SweepCommand,
     },
     /// Print every metric of a run: mean, 95% CI over seeds, per-seed values, what it is.
-    Report { dir: PathBuf },
+    /// With --all: write the reproduction report of the latest run of every shipped
+    /// experiment (REPRODUCTION.md and a self-contained REPRODUCTION.html).
+    Report {
+        /// A run directory (without --all).
+        #[arg(required_unless_present = "all")]
+        dir: Option<PathBuf>,
+        /// Report every shipped experiment's run in <runs>/<name>.
+        #[arg(long, conflicts_with = "dir")]
+        all: bool,
+        /// Where the runs are (with --all).
+        #[arg(long, default_value = "runs")]
+        runs: PathBuf,
+        /// Where REPRODUCTION.md, REPRODUCTION.html and their figures/ go (with --all).
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Also replace the summary table of this README (between its marker comments).
+        #[arg(long)]
+        readme: Option<PathBuf>,
+    },
     /// Training throughput on one core for each shipped experiment, in network steps/s
     /// (one LSTM step each) and task trials/s (a two-step trial is two network steps).
     Bench {
@@ -102,6 +120,22 @@ enum Command {
         /// Training episodes timed per experiment.
         #[arg(long, default_value_t = 2000)]
         episodes: usize,
+        /// Time each experiment this many times and keep the best (least disturbed) run.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Append one line per experiment to this history file (JSON lines) and compare each
+        /// with the previous line of the same experiment on the same machine.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// With --history: a slowdown beyond this fraction exits 1 (e.g. 0.10 = 10%).
+        #[arg(long, default_value_t = 0.10)]
+        threshold: f64,
+        /// Criterion's output directory, to record its time per update in the history.
+        #[arg(long)]
+        criterion: Option<PathBuf>,
+        /// With --history: also draw the throughput over the history to this PNG/SVG stem.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
 }
 
@@ -467,7 +501,36 @@ fn main_inner() -> Result<bool> {
         }
         Command::Check { dirs, json } => return check(dirs, json),
         Command::Sweep { command } => return sweep_command(command),
-        Command::Report { dir } => {
+        Command::Report {
+            all: true,
+            runs,
+            out,
+            readme,
+            ..
+        } => {
+            let entries = report::collect(&runs);
+            std::fs::create_dir_all(&out)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+            let md = report::markdown(&entries, &report::Provenance::here(), &out)?;
+            let html = report::html(&md, &out)?;
+            metarl::record::write_text_atomic(&out.join("REPRODUCTION.md"), &md)?;
+            metarl::record::write_text_atomic(&out.join("REPRODUCTION.html"), &html)?;
+            eprintln!(
+                "wrote {} and {}",
+                out.join("REPRODUCTION.md").display(),
+                out.join("REPRODUCTION.html").display()
+            );
+            if let Some(r) = readme {
+                report::update_readme(&r, &report::summary_table(&entries))?;
+                eprintln!("updated the summary table of {}", r.display());
+            }
+            print!("{}", report::summary_table(&entries));
+            return Ok(entries
+                .iter()
+                .all(|e| e.status == report::Status::Reproduced));
+        }
+        Command::Report { dir, .. } => {
+            let dir = dir.expect("clap requires a directory without --all");
             let cfg = run::run_config(&dir)?;
             let o = run::run_outcomes(&dir, &cfg)?;
             println!(
@@ -491,14 +554,27 @@ fn main_inner() -> Result<bool> {
                 println!("  {:<34} {}", "", m.description);
             }
         }
-        Command::Bench { json, episodes } => {
-            if episodes == 0 {
-                bail!("--episodes must be at least 1");
+        Command::Bench {
+            json,
+            episodes,
+            repeat,
+            history,
+            threshold,
+            criterion,
+            plot,
+        } => {
+            if episodes == 0 || repeat == 0 {
+                bail!("--episodes and --repeat must be at least 1");
+            }
+            if !(0.0..1.0).contains(&threshold) {
+                bail!("--threshold {threshold}: must be a fraction in [0, 1)");
             }
             let mut out = serde_json::Map::new();
+            let mut lines = vec![];
+            let provenance = report::Provenance::here();
             for (name, _) in config::shipped() {
                 let cfg = experiments::load(name, None)?.config;
-                let t = bench::training_throughput(&cfg, episodes)?;
+                let t = bench::best_throughput(&cfg, episodes, repeat)?;
                 if !json {
                     println!(
                         "{:<24} {:>9.0} network steps/s = {:>8.0} trials/s on one core (batch {}, {} units, {} episodes in {:.2}s)",
@@ -511,10 +587,73 @@ fn main_inner() -> Result<bool> {
                         t.seconds
                     );
                 }
+                lines.push(bench::HistoryLine {
+                    commit: provenance.commit.clone(),
+                    date: provenance.date.clone(),
+                    machine: format!("{} on {}", provenance.machine, run::host_name()),
+                    experiment: name.to_string(),
+                    network_steps_per_sec: t.network_steps_per_sec,
+                    trials_per_sec: t.trials_per_sec,
+                    criterion_ns_per_update: criterion
+                        .as_deref()
+                        .and_then(|d| bench::criterion_ns(d, name)),
+                });
                 out.insert(name.to_string(), serde_json::to_value(&t)?);
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+            if let Some(path) = history {
+                let mut all = bench::read_history(&path)?;
+                let mut slower = vec![];
+                for l in &lines {
+                    if let Some((prev, worse)) = bench::regression(&all, l, threshold) {
+                        let change = l.network_steps_per_sec / prev.network_steps_per_sec - 1.0;
+                        eprintln!(
+                            "{:<24} {:>9.0} network steps/s vs {:>9.0} at {} ({:+.1}%){}",
+                            l.experiment,
+                            l.network_steps_per_sec,
+                            prev.network_steps_per_sec,
+                            prev.commit,
+                            100.0 * change,
+                            if worse {
+                                "  SLOWER beyond the threshold"
+                            } else {
+                                ""
+                            }
+                        );
+                        if worse {
+                            slower.push(l.experiment.clone());
+                        }
+                    }
+                }
+                let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                for l in &lines {
+                    text.push_str(&serde_json::to_string(l)?);
+                    text.push('\n');
+                }
+                metarl::record::write_text_atomic(&path, &text)?;
+                all.extend(lines);
+                eprintln!(
+                    "appended {} lines to {}",
+                    config::shipped().len(),
+                    path.display()
+                );
+                if let Some(stem) = plot {
+                    bench::plot_history(&all, &stem)?;
+                    eprintln!("wrote {}.png and .svg", stem.display());
+                }
+                if !slower.is_empty() {
+                    eprintln!(
+                        "throughput fell by more than {:.0}% for: {}",
+                        100.0 * threshold,
+                        slower.join(", ")
+                    );
+                    return Ok(false);
+                }
             }
         }
     }

@@ -545,6 +545,9 @@ pub fn draw_bar_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// A labelled line of (x, mean, CI low, CI high) points, before it becomes a `Series`.
+pub type LabelledLine = (String, Vec<(f64, f64, f64, f64)>);
+
 /// One line of a line panel: points are (x, mean, ci_low, ci_high).
 pub struct Series<'a> {
     pub label: &'a str,

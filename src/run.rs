@@ -73,6 +73,9 @@ pub struct Manifest {
     pub threads: usize,
     pub cpu: String,
     pub started_unix: u64,
+    /// Wall time of the whole `metarl run` (training, test, tables, analysis, figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
     pub stage_seconds: BTreeMap<String, f64>,
     pub per_seed: Vec<SeedRecord>,
 }
@@ -118,7 +121,7 @@ pub struct RunLock {
     path: PathBuf,
 }
 
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())
@@ -399,6 +402,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     prepare_dir(&dir, opts.force)?;
     let threads = opts.threads.unwrap_or_else(num_cpus).max(1);
     let started = now_unix();
+    let run_started = Instant::now();
     let mut stages = BTreeMap::new();
     write_text_atomic(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
     if !opts.quiet {
@@ -449,6 +453,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         threads,
         cpu: cpu_model(),
         started_unix: started,
+        wall_seconds: None,
         stage_seconds: stages,
         per_seed: results
             .iter()
@@ -469,6 +474,12 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     write_manifest(&dir, &manifest)?;
     analyze_locked(&dir, opts.quiet)?;
     figures_locked(&dir, opts.quiet)?;
+    if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
+        if let Ok(mut m) = serde_json::from_str::<Manifest>(&text) {
+            m.wall_seconds = Some(run_started.elapsed().as_secs_f64());
+            write_manifest(&dir, &m)?;
+        }
+    }
     Ok(dir)
 }
 
@@ -589,7 +600,11 @@ fn figures_locked(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     let fig_dir = dir.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
     let t = Instant::now();
-    let stems = experiments::render(&cfg, &outcomes, &fig_dir)?;
+    let mut stems = experiments::render(&cfg, &outcomes, &fig_dir)?;
+    // Every run also gets its training curves (reward and entropy per seed).
+    let curves = fig_dir.join(format!("{}_training", cfg.experiment.name));
+    crate::curves::render(dir, &cfg.experiment.title, &curves)?;
+    stems.push(curves);
     record_stage(dir, "figures", t.elapsed().as_secs_f64())?;
     if !quiet {
         for s in &stems {

@@ -534,7 +534,7 @@ impl Sweep {
             toml::Value::Float(f) => Some(*f),
             _ => None,
         };
-        let mut lines: Vec<Line> = vec![];
+        let mut lines: Vec<plot::LabelledLine> = vec![];
         for (i, o) in outcomes {
             let values = self.cell_values(*i);
             let x = number(&values[xa].1)
@@ -635,21 +635,24 @@ impl MergeReport {
     }
 }
 
-/// A labelled line of (x, mean, CI low, CI high) points.
-type Line = (String, Vec<(f64, f64, f64, f64)>);
-
 struct SweepFigure {
     title: String,
     subtitle: String,
     x_label: String,
     y_label: String,
-    lines: Vec<Line>,
+    lines: Vec<plot::LabelledLine>,
 }
 
 impl plot::Figure for SweepFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = plot::draw_figure_title(root, &self.title, Some(&self.subtitle))?;
         let body = body.margin(0, 10, 10, 10);
+        // Offset the lines a little so that their error bars do not overlap.
+        let xs = self.lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+        let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        let dodge = if hi > lo { (hi - lo) * 0.008 } else { 0.0 };
         let series = self
             .lines
             .iter()
@@ -671,7 +674,7 @@ impl plot::Figure for SweepFigure {
                 x_label: &self.x_label,
                 y_label: &self.y_label,
                 series,
-                dodge: 0.0,
+                dodge,
             },
         )
     }

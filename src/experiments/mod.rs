@@ -4,7 +4,10 @@
 //! schema (`config`) plus the experiment's own `[analysis]`/`[figure]` keys and
 //! the metric names its checks may use.
 
+pub mod f1_bandits;
 pub mod s1_reward_history;
+pub mod s2_volatility;
+pub mod s3_inferred_value;
 pub mod s4_two_step;
 pub mod s5_harlow;
 
@@ -36,8 +39,11 @@ pub trait Experiment: Sync {
 /// The registry: one line per simulation.
 pub static REGISTRY: &[&dyn Experiment] = &[
     &s1_reward_history::S1RewardHistory,
+    &s2_volatility::S2Volatility,
+    &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
     &s5_harlow::S5Harlow,
+    &f1_bandits::F1Bandits,
 ];
 
 /// The module of an `experiment.analysis` id.
@@ -79,6 +85,14 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;
     exp.normalize(cfg)?;
     let known = exp.metrics();
+    if let Some(k) = &cfg.experiment.key_metric {
+        if !known.iter().any(|(m, _)| m == k) {
+            bail!(
+                "key `experiment.key_metric` = {k:?}: the {} analysis produces no such metric",
+                exp.id()
+            );
+        }
+    }
     for (i, c) in cfg.checks.iter().enumerate() {
         if !known.iter().any(|(m, _)| *m == c.metric) {
             let names: Vec<&str> = known.iter().map(|(m, _)| *m).collect();

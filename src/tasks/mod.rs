@@ -5,9 +5,12 @@
 //! validation; the registry at the bottom is the only list of tasks.
 
 pub mod baited_bandit;
+pub mod bernoulli_bandit;
+pub mod cued_reversal;
 pub mod harlow;
 pub mod images;
 pub mod two_step;
+pub mod volatile_bandit;
 
 use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
@@ -146,6 +149,9 @@ macro_rules! task_registry {
 task_registry! {
     TwoStep(two_step::TwoStepConfig) = "two_step",
     BaitedBandit(baited_bandit::BaitedBanditConfig) = "baited_bandit",
+    VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
+    CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
+    BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
     Harlow(harlow::HarlowConfig) = "harlow",
 }
 
