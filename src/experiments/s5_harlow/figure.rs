@@ -167,7 +167,7 @@ fn draw_comparisons<DB: DrawingBackend>(
     let m = &d.maximal;
     let reached = m.per_seed.iter().filter(|&&v| v > 0.5).count();
     let note = format!(
-        "maximal performance: {reached} of {} seeds ({})",
+        "maximal: {reached} of {} seeds ({})",
         m.per_seed.len(),
         d.maximal_criterion
     );

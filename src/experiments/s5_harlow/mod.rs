@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Every metric this analysis writes to outcomes.json, with what it is.
-pub const METRICS: [(&str, &str); 14] = [
+pub const METRICS: [(&str, &str); 15] = [
     (
         "trial1_accuracy",
         "final stage, held-out images: accuracy on trial 1 (chance 0.5; nothing is known yet)",
@@ -67,6 +67,10 @@ pub const METRICS: [(&str, &str); 14] = [
     (
         "trial2_stage_rank",
         "Spearman rank correlation between training stage and trial-2 accuracy (held-out images)",
+    ),
+    (
+        "trial2_stage_order",
+        "share of pairs of stages (earlier, later) in which trial-2 accuracy does not fall by more than two binomial standard errors (held-out images)",
     ),
     (
         "train_images_later_accuracy",
@@ -156,7 +160,7 @@ impl Analysis {
     /// The criterion of maximal performance, in words.
     pub fn criterion(&self, trials: usize) -> String {
         format!(
-            "trial 1 within {:.0}–{:.0}% and each of trials 2–{trials} at least {:.0}% on held-out images at the final stage",
+            "trial 1 in {:.0}–{:.0}%, trials 2–{trials} each ≥ {:.0}%; held-out images, final stage",
             100.0 * self.maximal_trial1[0],
             100.0 * self.maximal_trial1[1],
             100.0 * self.maximal_later
@@ -319,6 +323,36 @@ fn accuracy(tally: &Tally, variant: &str, condition: &str, stage: u64) -> BTreeM
             (*seed, cells.iter().map(|(c, n)| c / n.max(1.0)).collect())
         })
         .collect()
+}
+
+/// The share of pairs of stages (i earlier than j) in which the accuracy, from
+/// (correct, choices) counts, does not fall by more than two standard errors of
+/// the difference: p_j − p_i ≥ −2·√(p_i(1−p_i)/n_i + p_j(1−p_j)/n_j), with
+/// p(1−p) taken at (c + ½)/(n + 1) so that an accuracy of 0 or 1 still has
+/// sampling error. Missing stages count as out of order.
+pub fn stage_order(counts: &[Option<(f64, f64)>]) -> f64 {
+    let mut ordered = 0.0;
+    let mut pairs = 0.0;
+    for i in 0..counts.len() {
+        for j in i + 1..counts.len() {
+            pairs += 1.0;
+            if let (Some((ci, ni)), Some((cj, nj))) = (counts[i], counts[j]) {
+                let var = |c: f64, n: f64| {
+                    let q = (c + 0.5) / (n + 1.0);
+                    q * (1.0 - q) / n.max(1.0)
+                };
+                let (pi, pj) = (ci / ni.max(1.0), cj / nj.max(1.0));
+                if pj - pi >= -2.0 * (var(ci, ni) + var(cj, nj)).sqrt() {
+                    ordered += 1.0;
+                }
+            }
+        }
+    }
+    if pairs > 0.0 {
+        ordered / pairs
+    } else {
+        f64::NAN
+    }
 }
 
 /// Spearman's rank correlation (average ranks for ties); 0 if either side is constant.
@@ -551,6 +585,20 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }),
         7,
     );
+    let cells = |s: u64, stage: u64| {
+        tally
+            .get(&(main.clone(), held_out.clone(), stage, s))
+            .map(|c| c[1])
+    };
+    add(
+        &mut out,
+        "trial2_stage_order",
+        per_seed(&|s| {
+            let counts: Vec<Option<(f64, f64)>> = stages.iter().map(|&st| cells(s, st)).collect();
+            stage_order(&counts)
+        }),
+        14,
+    );
 
     // The same networks on training images, and the symbolic control.
     let mut comparisons = vec![Comparison {
@@ -670,6 +718,21 @@ pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_order_allows_sampling_error_only() {
+        let c = |p: f64| Some((p * 500.0, 500.0));
+        // Rising, then a plateau with sampling noise: every pair in order.
+        assert_eq!(
+            stage_order(&[c(0.5), c(0.7), c(0.97), c(0.96), c(0.975)]),
+            1.0
+        );
+        // A drop from 0.97 to 0.70 puts the pairs (0.97, 0.70) and (0.96, 0.70) out of order.
+        let r = stage_order(&[c(0.5), c(0.97), c(0.96), c(0.70)]);
+        assert!((r - 4.0 / 6.0).abs() < 1e-12, "{r}");
+        // A missing stage is out of order.
+        assert_eq!(stage_order(&[c(0.5), None]), 0.0);
+    }
 
     #[test]
     fn spearman_ranks_with_ties() {
