@@ -10,10 +10,53 @@ use serde::{Deserialize, Serialize};
 /// the per-seed values it was computed from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Estimate {
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
+    #[serde(with = "nan_as_null")]
     pub ci_low: f64,
+    #[serde(with = "nan_as_null")]
     pub ci_high: f64,
+    #[serde(with = "nan_as_null::vec")]
     pub per_seed: Vec<f64>,
+}
+
+/// JSON has no NaN: an undefined number (e.g. a statistic of an untrained
+/// network) is written as `null` and read back as NaN, so that outcomes.json
+/// always round-trips and an undefined value fails every check.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub mod vec {
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for x in v {
+                seq.serialize_element(&x.is_finite().then_some(*x))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Ok(Vec::<Option<f64>>::deserialize(d)?
+                .into_iter()
+                .map(|x| x.unwrap_or(f64::NAN))
+                .collect())
+        }
+    }
 }
 
 impl Estimate {
@@ -624,6 +667,24 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
 mod tests {
     use super::*;
     use rand_distr::{Distribution, Normal};
+
+    #[test]
+    fn an_undefined_estimate_round_trips_through_json() {
+        let e = Estimate {
+            mean: f64::NAN,
+            ci_low: 1.0,
+            ci_high: f64::INFINITY,
+            per_seed: vec![0.5, f64::NAN],
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"mean":null,"ci_low":1.0,"ci_high":null,"per_seed":[0.5,null]}"#
+        );
+        let back: Estimate = serde_json::from_str(&text).unwrap();
+        assert!(back.mean.is_nan() && back.ci_high.is_nan() && back.per_seed[1].is_nan());
+        assert_eq!((back.ci_low, back.per_seed[0]), (1.0, 0.5));
+    }
 
     #[test]
     fn bootstrap_ci_covers_mean_and_is_reproducible() {

@@ -84,7 +84,7 @@ fn the_report_covers_every_experiment_and_shows_failures() {
         }
     }
     assert!(md.contains("**FAIL**"), "failing checks must be shown");
-    assert!(md.contains(&format!("**Result: no run.**")) && md.contains(missing[0]));
+    assert!(md.contains("**Result: no run.**") && md.contains(missing[0]));
     // Deviations are read from the TOML.
     assert!(
         md.contains("`training.learning_rate`: deviation (paper: 7e-4"),
