@@ -16,8 +16,9 @@
 //! images' mean grey level minus or plus their standard deviation, so that the
 //! codes have the images' mean and contrast): the same network reads it, but
 //! there is nothing visual to learn. (Codes of 0s and 1s, with about twice the
-//! images' contrast, left 5 of 8 seeds without one-shot learning after 12,000
-//! episodes; see README, Simulation 5.)
+//! images' contrast, left 3 of 8 development seeds without one-shot learning
+//! after 12,000 episodes, 2 of them still at chance after 40,000; README,
+//! Simulation 5.)
 //!
 //! Pools are built once per process and spec and shared (`pools`).
 

@@ -173,8 +173,7 @@ impl plot::Figure for SheetFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let s = self.sheet;
         let sub = format!(
-            "{0}×{0} greyscale pictures drawn procedurally (background texture + 1–3 shapes); \
-             test images never occur in training",
+            "{0}×{0} greyscale, procedural (texture + 1–3 shapes); test images never occur in training",
             s.side
         );
         let body = plot::draw_figure_title(root, &self.title, Some(&sub))?;
@@ -185,7 +184,7 @@ impl plot::Figure for SheetFigure<'_> {
 /// Write the sheet alone as `<stem>.png` and `<stem>.svg`.
 pub fn render_sheet(sheet: &SampleSheet, title: &str, cols: usize, stem: &Path) -> Result<()> {
     let (w, _) = grid_size(cols, sheet.side, cols);
-    let width = (w + 40).max(900) as u32;
+    let width = (w + 40).max(1000) as u32;
     let height = (sheet_height(sheet, cols) + 110) as u32;
     plot::render_png_and_svg(
         stem,
