@@ -86,6 +86,10 @@ pub struct AgentConfig {
     /// LSTM units of the critic of `feedback = "rpe"` (default: `hidden`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub critic_hidden: Option<usize>,
+    /// An image encoder in front of the LSTM, for tasks whose observations hold
+    /// images (`[agent.encoder]`; absent = the LSTM reads the observation as is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderConfig>,
 }
 
 /// `agent.feedback`: what the network receives in place of the previous reward.
@@ -117,6 +121,17 @@ impl AgentConfig {
     pub fn critic_units(&self) -> Option<usize> {
         (self.feedback == Feedback::Rpe).then(|| self.critic_hidden.unwrap_or(self.hidden))
     }
+}
+
+/// `[agent.encoder]`: a two-layer perceptron applied with the same weights to
+/// every image of the observation; the LSTM reads its features.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderConfig {
+    /// Units of the hidden layer (ReLU).
+    pub hidden: usize,
+    /// Features per image given to the LSTM (linear).
+    pub features: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,6 +166,13 @@ pub struct TrainingConfig {
     pub optimizer_eps: f64,
 }
 
+fn default_true() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
 fn default_rms_decay() -> f64 {
     0.99
 }
@@ -166,6 +188,19 @@ pub struct EvaluationConfig {
     /// Record the LSTM hidden state (columns h_0..h_{n-1}) in trials.parquet.
     #[serde(default)]
     pub record_hidden: bool,
+    /// Record the observation (columns obs_0..) in trials.parquet (default true;
+    /// false for tasks whose observations are images, which the task's latent
+    /// columns identify instead).
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub record_observations: bool,
+    /// Training stages at which the network is tested, in training episodes
+    /// (strictly increasing multiples of `training.batch`, at most
+    /// `training.episodes`; 0 = the untrained network). The weights at each stage
+    /// are saved and tested like the final ones; trials.parquet then has a column
+    /// `stage` (training episodes), and the final network is always tested, as the
+    /// stage `training.episodes`. Empty (default): only the final network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<usize>,
     /// Test conditions. Without them the test is `episodes` episodes of the
     /// task as configured; with them, each condition is tested in turn (column
     /// `condition` of trials.parquet), and each restarts the test's random
@@ -635,6 +670,27 @@ impl Config {
         if let Some(n) = self.agent.critic_hidden {
             validate::positive("agent.critic_hidden", n)?;
         }
+        // The critic reads the raw input and is not snapshotted at stages:
+        // these combinations are not built, so they are refused.
+        if self.agent.feedback == Feedback::Rpe {
+            if self.agent.encoder.is_some() {
+                bail!("key `agent.encoder`: not supported with agent.feedback = \"rpe\" (the critic has no image encoder)");
+            }
+            if !self.evaluation.stages.is_empty() {
+                bail!("key `evaluation.stages`: not supported with agent.feedback = \"rpe\" (the critic is not kept at each stage)");
+            }
+        }
+        if let Some(e) = &self.agent.encoder {
+            validate::positive("agent.encoder.hidden", e.hidden)?;
+            validate::positive("agent.encoder.features", e.features)?;
+            let task = crate::tasks::make_task(&self.task, crate::tasks::Phase::Train);
+            if task.image_layout().is_none() {
+                bail!(
+                    "key `agent.encoder`: task.kind = {:?} has no images to encode (remove [agent.encoder])",
+                    self.task.kind()
+                );
+            }
+        }
         let tr = &self.training;
         validate::positive("training.episodes", tr.episodes)?;
         validate::positive("training.batch", tr.batch)?;
@@ -676,6 +732,24 @@ impl Config {
             "in (0, 1]",
         )?;
         validate::positive("evaluation.episodes", self.evaluation.episodes)?;
+        for (i, &s) in self.evaluation.stages.iter().enumerate() {
+            let key = format!("evaluation.stages[{i}]");
+            if i > 0 && s <= self.evaluation.stages[i - 1] {
+                bail!("key `{key}` = {s}: stages must be strictly increasing");
+            }
+            if s % tr.batch != 0 {
+                bail!(
+                    "key `{key}` = {s}: must be a multiple of training.batch = {} (the network changes once per batch)",
+                    tr.batch
+                );
+            }
+            if s > tr.episodes {
+                bail!(
+                    "key `{key}` = {s}: exceeds training.episodes = {} (with --episodes, pass a budget of at least the last stage)",
+                    tr.episodes
+                );
+            }
+        }
         validate::positive("seeds.count", self.seeds.count)?;
         for (i, c) in self.checks.iter().enumerate() {
             validate::finite(&format!("checks[{i}].threshold"), c.threshold)?;
@@ -740,6 +814,16 @@ impl Config {
                 .map_err(|e| anyhow!("in variant `{}` ({key}): {e:#}", v.name))?;
         }
         Ok(())
+    }
+
+    /// The training stages (episodes) at which the network is tested: the
+    /// declared stages and the end of training; just the end without stages.
+    pub fn test_stages(&self) -> Vec<usize> {
+        let mut s = self.evaluation.stages.clone();
+        if s.last() != Some(&self.training.episodes) {
+            s.push(self.training.episodes);
+        }
+        s
     }
 
     /// The seeds of this run, in order.

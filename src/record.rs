@@ -35,14 +35,16 @@ pub struct TrialTable {
 }
 
 impl TrialTable {
-    pub fn new(task: &dyn Task, hidden_units: usize) -> Self {
+    /// A table for `task`'s steps; `record_obs` keeps the observation columns,
+    /// `hidden_units` the first so many LSTM units.
+    pub fn new(task: &dyn Task, record_obs: bool, hidden_units: usize) -> Self {
         TrialTable {
             seed: vec![],
             episode: vec![],
             step: vec![],
             trial: vec![],
             step_in_trial: vec![],
-            obs: vec![vec![]; task.obs_dim()],
+            obs: vec![vec![]; if record_obs { task.obs_dim() } else { 0 }],
             action: vec![],
             reward: vec![],
             value: vec![],

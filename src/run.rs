@@ -249,6 +249,12 @@ impl Job {
         }
         p.join(format!("seed_{}.json", self.seed))
     }
+
+    /// The weights after `episodes` training episodes (`evaluation.stages`).
+    fn stage_checkpoint(&self, dir: &Path, episodes: usize) -> PathBuf {
+        self.checkpoint(dir)
+            .with_file_name(format!("seed_{}_episodes_{episodes}.json", self.seed))
+    }
 }
 
 /// What one job produced: the trained seed and its test trials (all conditions).
@@ -334,31 +340,47 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                     let path = job.checkpoint(dir).with_extension("critic.json");
                     write_text_atomic(&path, &critic.save_json()?)?;
                 }
+                // The weights at each training stage (with `evaluation.stages`),
+                // then the final ones.
+                let has_stages = !jcfg.evaluation.stages.is_empty();
+                let mut stages: Vec<(usize, &crate::agent::Params)> =
+                    trained.snapshots.iter().map(|(s, p)| (*s, p)).collect();
+                stages.push((jcfg.training.episodes, &trained.params));
                 let mut trials: Option<DataFrame> = None;
-                for cond in jcfg.test_conditions()? {
-                    // A condition may test only the run's first few seeds.
-                    if (seed - jcfg.seeds.first) as usize >= cond.seeds {
-                        continue;
+                for (stage, params) in stages {
+                    if has_stages && stage != jcfg.training.episodes {
+                        write_text_atomic(&job.stage_checkpoint(dir, stage), &params.save_json()?)?;
                     }
-                    let table = train::evaluate_agent(
-                        jcfg,
-                        &cond,
-                        &trained.params,
-                        trained.critic.as_ref(),
-                        seed,
-                    );
-                    let mut df = table.into_dataframe()?;
-                    insert_labels(
-                        &mut df,
-                        &[
-                            ("variant", job.variant.as_deref()),
-                            ("condition", cond.name.as_deref()),
-                        ],
-                    )?;
-                    match &mut trials {
-                        None => trials = Some(df),
-                        Some(all) => {
-                            all.vstack_mut(&df)?;
+                    for cond in jcfg.test_conditions()? {
+                        // A condition may test only the run's first few seeds.
+                        if (seed - jcfg.seeds.first) as usize >= cond.seeds {
+                            continue;
+                        }
+                        let table = train::evaluate_agent(
+                            jcfg,
+                            &cond,
+                            params,
+                            trained.critic.as_ref(),
+                            seed,
+                        );
+                        let mut df = table.into_dataframe()?;
+                        insert_labels(
+                            &mut df,
+                            &[
+                                ("variant", job.variant.as_deref()),
+                                ("condition", cond.name.as_deref()),
+                            ],
+                        )?;
+                        if has_stages {
+                            let at = df.get_column_index("episode").unwrap_or(1);
+                            let col = Column::new("stage".into(), vec![stage as u64; df.height()]);
+                            df.insert_column(at, col)?;
+                        }
+                        match &mut trials {
+                            None => trials = Some(df),
+                            Some(all) => {
+                                all.vstack_mut(&df)?;
+                            }
                         }
                     }
                 }

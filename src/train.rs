@@ -5,7 +5,8 @@
 //! neither allocates nor logs.
 
 use crate::agent::{
-    self, a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, Optim, Params, RolloutData, Workspace,
+    self, a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, EncoderParams, Optim, Params,
+    RolloutData, Workspace,
 };
 use crate::config::{Config, Feedback, TestCondition};
 use crate::record::TrialTable;
@@ -39,6 +40,29 @@ pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
 /// outcome are zero at the start of every episode.
 pub fn input_dim(task: &dyn Task, time_input: bool) -> usize {
     task.obs_dim() + task.n_actions() + 1 + time_input as usize
+}
+
+/// The initial parameters of a network for `task`: the LSTM and heads, and the
+/// image encoder if the config asks for one (drawn after them from the same
+/// stream, so that networks without an encoder are unchanged).
+pub fn init_params(cfg: &Config, task: &dyn Task, rng: &mut TaskRng) -> Params {
+    let raw = input_dim(task, cfg.agent.time_input);
+    let layout = task.image_layout();
+    match (&cfg.agent.encoder, layout) {
+        (Some(e), Some(img)) => {
+            let n_in = raw - img.count * img.pixels() + img.count * e.features;
+            let mut p = Params::init(n_in, cfg.agent.hidden, task.n_actions(), rng);
+            p.encoder = Some(EncoderParams::init(
+                img.count,
+                img.pixels(),
+                e.hidden,
+                e.features,
+                rng,
+            ));
+            p
+        }
+        _ => Params::init(raw, cfg.agent.hidden, task.n_actions(), rng),
+    }
 }
 
 /// Everything one batch of lock-step episodes produced, row `t * B + b`.
@@ -245,6 +269,9 @@ pub struct TrainedSeed {
     pub params: Params,
     /// The critic of the RPE input (`agent.feedback = "rpe"`), else None.
     pub critic: Option<Params>,
+    /// The weights at each declared `evaluation.stages` entry (training
+    /// episodes, weights), in order; empty without stages.
+    pub snapshots: Vec<(usize, Params)>,
     pub curve: Vec<UpdateRow>,
     /// Network steps and task trials of training.
     pub env_steps: u64,
@@ -363,14 +390,9 @@ impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
         let tr = &cfg.training;
         let probe = make_task(&cfg.task, Phase::Train);
-        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
-        let params = Params::init(
-            n_in,
-            cfg.agent.hidden,
-            probe.n_actions(),
-            &mut rng_for(seed, stream::INIT),
-        );
+        let params = init_params(cfg, probe.as_ref(), &mut rng_for(seed, stream::INIT));
         // The critic reads the same input as the standard agent (the reward, never the RPE).
+        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
         let critic = cfg
             .agent
             .critic_units()
@@ -505,7 +527,19 @@ pub fn train_seed(
     let start = Instant::now();
     let mut env_steps = 0u64;
     let mut trials = 0u64;
+    // Stages at the end of training are the final weights, kept below.
+    let mut stages = cfg
+        .evaluation
+        .stages
+        .iter()
+        .copied()
+        .filter(|&s| s < cfg.training.episodes)
+        .peekable();
+    let mut snapshots = vec![];
     for update in 0..n_updates {
+        while let Some(s) = stages.next_if(|&s| s <= update * batch) {
+            snapshots.push((s, trainer.params.clone()));
+        }
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
         if !st.loss.total.is_finite() || !st.grad_norm.is_finite() {
@@ -542,6 +576,7 @@ pub fn train_seed(
         seed,
         params: trainer.params,
         critic: trainer.critic,
+        snapshots,
         curve,
         env_steps,
         trials,
@@ -600,7 +635,11 @@ pub fn evaluate_agent(
     } else {
         0
     };
-    let mut table = TrialTable::new(env.tasks[0].as_ref(), hidden);
+    let mut table = TrialTable::new(
+        env.tasks[0].as_ref(),
+        cfg.evaluation.record_observations,
+        hidden,
+    );
     if cfg.agent.feedback == Feedback::Rpe {
         table = table.with_rpe_input();
     }

@@ -28,7 +28,8 @@
 
 use metarl::agent::params::TENSOR_NAMES;
 use metarl::agent::{
-    a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, Params, RolloutData, Workspace,
+    a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, EncoderParams, Params, RolloutData,
+    Workspace,
 };
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -88,6 +89,7 @@ const DIR: f64 = 1e-5;
 
 struct Fixture {
     params: Params,
+    /// Raw inputs per step, B × (with an encoder: the images' pixels, then the rest).
     x: Vec<Array2<f32>>,
     actions: Vec<usize>,
     rewards: Vec<f32>,
@@ -98,14 +100,56 @@ struct Fixture {
     xc: Vec<Array2<f32>>,
 }
 
+/// The image-encoder fixture (src/agent/encoder.rs): two images of 2×2 pixels,
+/// 3 hidden ReLU units and 2 linear features per image; the LSTM reads
+/// [features of image 1, features of image 2, 1 more input] (N_IN = 5 again).
+const ENC_IMAGES: usize = 2;
+const ENC_PIXELS: usize = 4;
+const ENC_HIDDEN: usize = 3;
+const ENC_FEATURES: usize = 2;
+/// No hidden pre-activation of the encoder fixture lies within this distance of
+/// the ReLU's kink at 0, so that the finite differences (parameter shifts up to
+/// 4·FD_STEP along directions with entries ≤ 1, moving a pre-activation by at
+/// most 4·FD_STEP·(ENC_PIXELS + 1) = 0.02) never cross it.
+const KINK_MARGIN: f32 = 0.05;
+
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn fixture_with(encoder: bool) -> Fixture {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut params = Params::init(N_IN, H, A, &mut rng);
     // Larger heads than the default init so that every term has a sizeable gradient.
     params.w_pi.mapv_inplace(|_| rng.random_range(-0.8..0.8));
     params.b_pi.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+    if encoder {
+        let mut e = EncoderParams::init(ENC_IMAGES, ENC_PIXELS, ENC_HIDDEN, ENC_FEATURES, &mut rng);
+        // Non-zero biases (the init leaves them at 0), so that their gradients are tested too.
+        e.b1.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+        e.b2.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+        params.encoder = Some(e);
+    }
+    let n_raw = params.raw_input_dim();
     let x = (0..T)
-        .map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0)))
+        .map(|_| {
+            let mut x = Array2::from_shape_fn((B, n_raw), |_| rng.random_range(-1.0..1.0));
+            if let Some(e) = &params.encoder {
+                // Redraw any image whose hidden pre-activations come near the kink.
+                for mut row in x.rows_mut() {
+                    for k in 0..ENC_IMAGES {
+                        let mut img =
+                            row.slice_mut(ndarray::s![k * ENC_PIXELS..(k + 1) * ENC_PIXELS]);
+                        while (0..ENC_HIDDEN)
+                            .any(|j| (e.w1.row(j).dot(&img) + e.b1[j]).abs() < KINK_MARGIN)
+                        {
+                            img.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+                        }
+                    }
+                }
+            }
+            x
+        })
         .collect();
     let actions = (0..T * B).map(|_| rng.random_range(0..A)).collect();
     let rewards = (0..T * B).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -217,7 +261,10 @@ fn rpe_tensors(net: &Params, critic: &Params) -> Tensors {
 // ---------------------------------------------------------------------------
 // The reference (f64), written from shared/SPEC.md and the docs of `Params`
 // (gate rows [input, forget, cell candidate, output] acting on [x_t, h_{t−1}];
-// softmax policy and linear value on h_t), not from the production code.
+// softmax policy and linear value on h_t) and of `EncoderParams` (each image:
+// a = relu(W1·image + b1), features = W2·a + b2, the same weights for every
+// image; the LSTM reads [features of each image, the rest of the input]), not
+// from the production code.
 
 /// Parameters by name, in f64.
 #[derive(Clone)]
@@ -236,12 +283,28 @@ impl Tensors {
         )
     }
 
+    /// The tensors this network has (the encoder's are empty without an encoder
+    /// and left out).
     fn of(p: &Params) -> Self {
-        Tensors::named(&TENSOR_NAMES, &p.tensors())
+        let all = p.tensors();
+        let (names, tensors): (Vec<&'static str>, Vec<&[f32]>) = TENSOR_NAMES
+            .iter()
+            .zip(all.iter())
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(n, t)| (*n, *t))
+            .unzip();
+        Tensors::named(&names, &tensors)
     }
 
     fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| *n == name)
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.0
+            .iter()
+            .position(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no tensor `{name}`"))
     }
 
     fn get(&self, name: &str) -> &[f64] {
@@ -267,6 +330,33 @@ impl Tensors {
 
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// The LSTM input for one raw input row: the row itself, or, with an encoder,
+/// [features of image 1, features of image 2, the rest of the row].
+fn reference_input(p: &Tensors, raw: &[f64]) -> Vec<f64> {
+    if !p.has("encoder.w1") {
+        return raw.to_vec();
+    }
+    let (w1, b1) = (p.get("encoder.w1"), p.get("encoder.b1"));
+    let (w2, b2) = (p.get("encoder.w2"), p.get("encoder.b2"));
+    let (n_hidden, n_feat) = (b1.len(), b2.len());
+    let n_pix = w1.len() / n_hidden;
+    let mut z = Vec::new();
+    for k in 0..ENC_IMAGES {
+        let img = &raw[k * n_pix..(k + 1) * n_pix];
+        let a: Vec<f64> = (0..n_hidden)
+            .map(|j| (b1[j] + (0..n_pix).map(|i| w1[j * n_pix + i] * img[i]).sum::<f64>()).max(0.0))
+            .collect();
+        z.extend((0..n_feat).map(|m| {
+            b2[m]
+                + (0..n_hidden)
+                    .map(|j| w2[m * n_hidden + j] * a[j])
+                    .sum::<f64>()
+        }));
+    }
+    z.extend_from_slice(&raw[ENC_IMAGES * n_pix..]);
+    z
 }
 
 /// What the reference computes at one step of one episode.
@@ -306,7 +396,13 @@ fn reference_network(p: &Tensors, prefix: &str, x: &[Array2<f32>]) -> Vec<RefSte
         let mut c = vec![0.0f64; hh];
         for t in 0..T {
             // z = [x_t, h_{t−1}]
-            let mut z: Vec<f64> = x[t].row(b).iter().map(|&v| v as f64).collect();
+            // The network's own encoder, if any (the critic has none).
+            let raw: Vec<f64> = x[t].row(b).iter().map(|&v| v as f64).collect();
+            let mut z = if prefix.is_empty() {
+                reference_input(p, &raw)
+            } else {
+                raw
+            };
             z.extend_from_slice(&h);
             assert_eq!(z.len(), n_z);
             let pre = |r: usize| bias[r] + (0..n_z).map(|k| w[r * n_z + k] * z[k]).sum::<f64>();
@@ -604,54 +700,83 @@ fn check_directions(
 
 // ---------------------------------------------------------------------------
 
-#[test]
-fn backprop_matches_the_f64_reference_on_every_element() {
-    let f = fixture();
-    let (grad, _) = analytic(&f);
+fn element_check(f: &Fixture, what: &str) {
+    let (grad, _) = analytic(f);
     let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let loss = |p: &Tensors| reference_loss(p, &f, Advantage::Held(&adv));
+    let adv = reference_advantages(&base, f);
+    let loss = |p: &Tensors| reference_loss(p, f, Advantage::Held(&adv));
     let mut report = Report::default();
     let fd = fd_gradient(&base, &loss, &mut report);
     check_elements(&Tensors::of(&grad), &fd, &mut report);
-    report.finish("element-wise gradient check");
+    report.finish(what);
+}
+
+fn direction_check(f: &Fixture, what: &str) {
+    let (grad, _) = analytic(f);
+    let base = Tensors::of(&f.params);
+    let adv = reference_advantages(&base, f);
+    let loss = |p: &Tensors| reference_loss(p, f, Advantage::Held(&adv));
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut report = Report::default();
+    check_directions(&base, &Tensors::of(&grad), &loss, 4, &mut rng, &mut report);
+    report.finish(what);
+}
+
+#[test]
+fn backprop_matches_the_f64_reference_on_every_element() {
+    element_check(&fixture(), "element-wise gradient check");
 }
 
 #[test]
 fn backprop_matches_the_f64_reference_in_random_directions() {
-    let f = fixture();
-    let (grad, _) = analytic(&f);
-    let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let loss = |p: &Tensors| reference_loss(p, &f, Advantage::Held(&adv));
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let mut report = Report::default();
-    check_directions(&base, &Tensors::of(&grad), &loss, 4, &mut rng, &mut report);
-    report.finish("directional gradient check");
+    direction_check(&fixture(), "directional gradient check");
+}
+
+/// The image encoder in front of the LSTM (shared weights for the two images):
+/// the LSTM's input gradient flows back through it, checked like the rest.
+#[test]
+fn backprop_through_the_image_encoder_matches_the_f64_reference_on_every_element() {
+    let f = fixture_with(true);
+    assert_eq!(Tensors::of(&f.params).0.len(), TENSOR_NAMES.len());
+    element_check(&f, "element-wise gradient check with the image encoder");
+}
+
+#[test]
+fn backprop_through_the_image_encoder_matches_the_f64_reference_in_random_directions() {
+    direction_check(
+        &fixture_with(true),
+        "directional gradient check with the image encoder",
+    );
 }
 
 /// Guards the check itself: the reference depends on every production tensor (a
 /// tensor added to the agent but not to the reference fails here), and its
-/// forward pass and advantages agree with the production ones.
+/// forward pass and advantages agree with the production ones; with and without
+/// the encoder.
 #[test]
 fn every_tensor_moves_the_reference_loss() {
-    let f = fixture();
+    for encoder in [false, true] {
+        every_tensor_moves(&fixture_with(encoder));
+    }
+}
+
+fn every_tensor_moves(f: &Fixture) {
     let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let l0 = reference_loss(&base, &f, Advantage::Held(&adv));
+    let adv = reference_advantages(&base, f);
+    let l0 = reference_loss(&base, f, Advantage::Held(&adv));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for (k, (name, t)) in base.0.iter().enumerate() {
         let mut dir = vec![Vec::new(); base.0.len()];
         dir[k] = (0..t.len()).map(|_| rng.random_range(-0.1..0.1)).collect();
-        let moved = reference_loss(&base.shifted(&dir, 1.0), &f, Advantage::Held(&adv));
+        let moved = reference_loss(&base.shifted(&dir, 1.0), f, Advantage::Held(&adv));
         assert!(
             (moved - l0).abs() > 1e-6,
             "the reference loss does not depend on `{name}`: add it to reference_forward"
         );
     }
-    let ws = forward(&f.params, &f);
-    let steps = reference_forward(&base, &f);
-    let (_, prod_adv) = analytic(&f);
+    let ws = forward(&f.params, f);
+    let steps = reference_forward(&base, f);
+    let (_, prod_adv) = analytic(f);
     for row in 0..T * B {
         for k in 0..A {
             let lp = steps[row].log_probs[k];
@@ -687,7 +812,7 @@ fn advantage_is_treated_as_a_constant() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let analytic = Tensors::of(&grad);
     for (name, min) in [("value.w", 1e-2f64), ("value.b", 1e-2), ("lstm.w", 1e-3)] {
-        let k = TENSOR_NAMES.iter().position(|n| *n == name).unwrap();
+        let k = analytic.index(name);
         let diff: Vec<f64> = analytic.0[k]
             .1
             .iter()

@@ -8,7 +8,9 @@
 //! well defined (a network whose value depends on its own RPE input would make
 //! δ_t depend on itself). Its value v_t gives the RPE
 //!
-//!     δ_t = r_t + γ v_{t+1} − v_t      (v = 0 after the episode's last step),
+//! ```text
+//! δ_t = r_t + γ v_{t+1} − v_t      (v = 0 after the episode's last step),
+//! ```
 //!
 //! computed as soon as v_{t+1} exists, i.e. after the critic has read step t+1's
 //! input, and before the actor acts at t+1. The RPE then has two roles:
@@ -23,7 +25,9 @@
 //! is 0): one value estimate, one RPE. The critic learns by regressing its value
 //! on the discounted return,
 //!
-//!     L_critic = critic_cost · ½ Σ_t (R_t − v_t)²   (mean over the batch's episodes),
+//! ```text
+//! L_critic = critic_cost · ½ Σ_t (R_t − v_t)²   (mean over the batch's episodes),
+//! ```
 //!
 //! by hand-written backpropagation through time through the shared LSTM core.
 //! `training.critic_cost` (default 1) is not the standard agent's value cost
@@ -69,7 +73,7 @@ pub fn init<R: Rng>(n_in: usize, hidden: usize, rng: &mut R) -> Params {
 
 /// The critic's tensors in the order of `TENSOR_NAMES`.
 pub fn tensors(p: &Params) -> [&[f32]; 4] {
-    let [w, b, _, _, w_v, b_v] = p.tensors();
+    let [w, b, _, _, w_v, b_v, ..] = p.tensors();
     [w, b, w_v, b_v]
 }
 

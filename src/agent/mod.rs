@@ -5,12 +5,14 @@
 
 pub mod a2c;
 pub mod critic;
+pub mod encoder;
 pub mod lstm;
 pub mod optim;
 pub mod params;
 
 pub use a2c::{A2cBuffers, A2cHyper, LossStats, RolloutData};
 pub use critic::CriticWorkspace;
+pub use encoder::{EncoderParams, EncoderWorkspace};
 pub use lstm::Workspace;
 pub use optim::Optim;
 pub use params::Params;
