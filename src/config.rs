@@ -164,6 +164,16 @@ pub struct TrainingConfig {
     /// Numerical epsilon of RMSProp/Adam.
     #[serde(default = "default_eps")]
     pub optimizer_eps: f64,
+    /// Updates between a seed's resume checkpoints (checkpoints/resume/, for
+    /// `metarl run --resume` after an interruption; removed when the run
+    /// finishes); 0 = none (an interrupted run then retrains every seed). Does
+    /// not change the results.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+}
+
+fn default_checkpoint_every() -> usize {
+    200
 }
 
 fn default_true() -> bool {
@@ -730,6 +740,13 @@ impl Config {
             1e-20,
             1.0,
             "in (0, 1]",
+        )?;
+        validate::range(
+            "training.checkpoint_every",
+            tr.checkpoint_every as f64,
+            0.0,
+            u32::MAX as f64,
+            "a number of updates >= 0 (0 = no resume checkpoints)",
         )?;
         validate::positive("evaluation.episodes", self.evaluation.episodes)?;
         for (i, &s) in self.evaluation.stages.iter().enumerate() {

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod config;
 pub mod curves;
 pub mod experiments;
+pub mod interrupt;
 pub mod plot;
 pub mod record;
 pub mod report;

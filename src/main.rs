@@ -35,10 +35,25 @@ enum Command {
         name: String,
     },
     /// Train, evaluate with frozen weights, analyse and plot one experiment.
+    ///
+    /// Ctrl-C or SIGTERM stops a run within seconds without leaving a partial output file
+    /// (exit status 130 or 143); each seed's training state is saved every
+    /// training.checkpoint_every updates and on the stop, and `metarl run --resume DIR`
+    /// finishes the run with results identical to an uninterrupted one.
     Run {
         /// Experiment name (e.g. s4_two_step, shipped in the binary) or path to a TOML file
         /// (a path wins).
-        experiment: String,
+        #[arg(required_unless_present = "resume")]
+        experiment: Option<String>,
+        /// Finish the interrupted run in DIR with the config it was started with (DIR/config.toml):
+        /// finished seeds are kept, interrupted ones continue from their last checkpoint, then the
+        /// tables, analysis and figures are written. Only --threads and --quiet may be combined.
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with_all = ["experiment", "out", "seeds", "episodes", "profile", "set", "force"]
+        )]
+        resume: Option<PathBuf>,
         /// Run directory to write (default: runs/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -446,6 +461,7 @@ fn main_inner() -> Result<bool> {
         }
         Command::Run {
             experiment,
+            resume,
             out,
             seeds,
             episodes,
@@ -462,6 +478,20 @@ fn main_inner() -> Result<bool> {
             if threads == Some(0) {
                 bail!("--threads must be at least 1");
             }
+            metarl::interrupt::install()
+                .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM: {e}"))?;
+            if let Some(dir) = resume {
+                let dir = run::resume(&dir, threads, quiet)?;
+                if !quiet {
+                    eprintln!(
+                        "done: {} (next: metarl check {})",
+                        dir.display(),
+                        dir.display()
+                    );
+                }
+                return Ok(true);
+            }
+            let experiment = experiment.expect("clap requires an experiment without --resume");
             // A name runs the shipped experiment; say so if a local file of that name differs.
             if let Ok(config::Source::BuiltIn(name)) = config::resolve(&experiment) {
                 let local = Path::new(metarl::EXPERIMENTS_DIR).join(format!("{name}.toml"));
@@ -669,6 +699,11 @@ fn main() -> ExitCode {
     match main_inner() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        Err(e) if metarl::interrupt::find(&e).is_some() => {
+            let i = metarl::interrupt::find(&e).expect("checked");
+            eprintln!("{i}");
+            ExitCode::from(i.exit_code())
+        }
         Err(e) => {
             // One line: library messages are single lines, but a foreign error may not be.
             let msg = format!("{e:#}");

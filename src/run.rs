@@ -5,6 +5,7 @@
 
 use crate::config::{Config, Source};
 use crate::experiments::{self, Outcomes};
+use crate::interrupt::{self, Interrupted};
 use crate::record::{self, write_text_atomic};
 use crate::train::{self, TrainedSeed};
 use anyhow::{bail, Context, Result};
@@ -73,6 +74,9 @@ pub struct Manifest {
     pub threads: usize,
     pub cpu: String,
     pub started_unix: u64,
+    /// Finished by `metarl run --resume` (its timings then cover the last process only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
     /// Wall time of the whole `metarl run` (training, test, tables, analysis, figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wall_seconds: Option<f64>,
@@ -250,6 +254,16 @@ impl Job {
         p.join(format!("seed_{}.json", self.seed))
     }
 
+    /// The seed's resume checkpoint (`training.checkpoint_every`):
+    /// checkpoints/resume/[<variant>/]seed_<n>.bin.
+    fn resume_checkpoint(&self, dir: &Path) -> PathBuf {
+        let mut p = dir.join(RESUME_DIR);
+        if let Some(v) = &self.variant {
+            p = p.join(v);
+        }
+        p.join(format!("seed_{}.bin", self.seed))
+    }
+
     /// The weights after `episodes` training episodes (`evaluation.stages`).
     fn stage_checkpoint(&self, dir: &Path, episodes: usize) -> PathBuf {
         self.checkpoint(dir)
@@ -318,13 +332,25 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                 let jcfg = &job.cfg;
                 let seed = job.seed;
                 let mut last_draw = 0u64;
-                let trained = train::train_seed(jcfg, seed, |episodes, sps, reward| {
-                    pb.set_position(episodes.min(jcfg.training.episodes as u64));
-                    if episodes >= last_draw + 200 {
-                        last_draw = episodes;
-                        pb.set_message(format!("{sps:>8.0} steps/s, reward/episode {reward:6.1}"));
-                    }
-                })?;
+                let ckpt = train::Checkpointing {
+                    path: job.resume_checkpoint(dir),
+                    every: jcfg.training.checkpoint_every,
+                    stop_after: None,
+                };
+                let trained = train::train_seed_resumable(
+                    jcfg,
+                    seed,
+                    Some(&ckpt),
+                    |episodes, sps, reward| {
+                        pb.set_position(episodes.min(jcfg.training.episodes as u64));
+                        if episodes >= last_draw + 200 {
+                            last_draw = episodes;
+                            pb.set_message(format!(
+                                "{sps:>8.0} steps/s, reward/episode {reward:6.1}"
+                            ));
+                        }
+                    },
+                )?;
                 let done = format!(
                     "done in {:.1}s ({:.0} network steps/s)",
                     trained.seconds,
@@ -363,6 +389,8 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                             trained.critic.as_ref(),
                             seed,
                         );
+                        // Cut short by Ctrl-C / SIGTERM: discard it.
+                        interrupt::check()?;
                         let mut df = table.into_dataframe()?;
                         insert_labels(
                             &mut df,
@@ -401,6 +429,20 @@ fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Where resume checkpoints and `run.json` live in a run directory while the
+/// run is unfinished; removed when it finishes.
+pub const RESUME_DIR: &str = "checkpoints/resume";
+
+/// checkpoints/resume/run.json: how the run was started, for `--resume` to
+/// finish it with the same manifest. Its presence marks an unfinished run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ResumeInfo {
+    source: String,
+    profile: Option<String>,
+    overrides: Vec<String>,
+    started_unix: u64,
+}
+
 /// `metarl run`: everything, into a fresh run directory.
 pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let (cfg, source) = resolve_config(opts)?;
@@ -410,14 +452,105 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         .unwrap_or_else(|| Path::new("runs").join(&cfg.experiment.name));
     let _lock = RunLock::acquire(&dir)?;
     prepare_dir(&dir, opts.force)?;
-    let threads = opts.threads.unwrap_or_else(num_cpus).max(1);
-    let started = now_unix();
+    let info = ResumeInfo {
+        source: source.to_string(),
+        profile: opts.profile.clone(),
+        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
+        started_unix: now_unix(),
+    };
+    // run.json first: a directory with a config.toml and without it is finished.
+    let resume_dir = dir.join(RESUME_DIR);
+    std::fs::create_dir_all(&resume_dir)
+        .with_context(|| format!("cannot create {}", resume_dir.display()))?;
+    write_text_atomic(
+        &resume_dir.join("run.json"),
+        &serde_json::to_string_pretty(&info)?,
+    )?;
+    write_text_atomic(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
+    execute(&cfg, &dir, &info, opts.threads, opts.quiet, false)
+}
+
+/// `metarl run --resume DIR`: finish an interrupted run with the config it was
+/// started with (DIR/config.toml). Finished seeds are evaluated again from
+/// their final checkpoint without training, interrupted ones continue from
+/// their last checkpoint, the others start from scratch; the results are those
+/// of an uninterrupted run.
+pub fn resume(dir: &Path, threads: Option<usize>, quiet: bool) -> Result<PathBuf> {
+    if !dir.join("config.toml").is_file() {
+        bail!(
+            "{} has no config.toml: not a run directory, nothing to resume",
+            dir.display()
+        );
+    }
+    let info_path = dir.join(RESUME_DIR).join("run.json");
+    if !info_path.is_file() {
+        bail!(
+            "{} holds a finished run (no {}): nothing to resume (redo it with `metarl run <experiment> --out {} --force`)",
+            dir.display(),
+            info_path.display(),
+            dir.display()
+        );
+    }
+    let cfg = run_config(dir)?;
+    let info: ResumeInfo = serde_json::from_str(
+        &std::fs::read_to_string(&info_path)
+            .with_context(|| format!("cannot read {}", info_path.display()))?,
+    )
+    .with_context(|| format!("{} is corrupt", info_path.display()))?;
+    let _lock = RunLock::acquire(dir)?;
+    remove_temp_files(dir)?;
+    execute(&cfg, dir, &info, threads, quiet, true)
+}
+
+/// Remove the temporary files (`*.tmp`) of atomic writes that a killed process left.
+fn remove_temp_files(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            remove_temp_files(&path)?;
+        } else if path.extension().is_some_and(|e| e == "tmp") {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Train, evaluate, write the tables, analyse and plot (a new or resumed run).
+/// An interruption comes back as `Interrupted` naming the directory to resume.
+fn execute(
+    cfg: &Config,
+    dir: &Path,
+    info: &ResumeInfo,
+    threads: Option<usize>,
+    quiet: bool,
+    resumed: bool,
+) -> Result<PathBuf> {
+    execute_inner(cfg, dir, info, threads, quiet, resumed).map_err(|e| match interrupt::find(&e) {
+        Some(i) => Interrupted {
+            signal: i.signal,
+            resume: Some(dir.to_path_buf()),
+        }
+        .into(),
+        None => e,
+    })
+}
+
+fn execute_inner(
+    cfg: &Config,
+    dir: &Path,
+    info: &ResumeInfo,
+    threads: Option<usize>,
+    quiet: bool,
+    resumed: bool,
+) -> Result<PathBuf> {
+    let threads = threads.unwrap_or_else(num_cpus).max(1);
     let run_started = Instant::now();
     let mut stages = BTreeMap::new();
-    write_text_atomic(&dir.join("config.toml"), &toml::to_string(&cfg)?)?;
-    if !opts.quiet {
+    if !quiet {
         eprintln!(
-            "{}: {} seeds × {} episodes, {} threads → {}",
+            "{}{}: {} seeds × {} episodes, {} threads → {}",
+            if resumed { "resuming " } else { "" },
             cfg.experiment.name,
             cfg.seeds.count,
             cfg.training.episodes,
@@ -427,8 +560,9 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     }
 
     let t = Instant::now();
-    let results = train_all(&cfg, &dir, threads, opts.quiet)?;
+    let mut results = train_all(cfg, dir, threads, quiet)?;
     stages.insert("train_and_evaluate".to_string(), t.elapsed().as_secs_f64());
+    interrupt::check()?;
 
     let t = Instant::now();
     let mut curve: Option<DataFrame> = None;
@@ -445,24 +579,30 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let mut curve = curve.context("no training results")?;
     curve.rechunk_mut();
     record::write_parquet(&dir.join("training.parquet"), &mut curve)?;
-    let mut trials = results[0].trials.clone();
-    for r in &results[1..] {
-        trials.vstack_mut(&r.trials)?;
+    drop(curve);
+    // Moved out of the results, so that the per-seed tables are freed once
+    // rechunked into one (peak memory: about twice the trial table, not three times).
+    let mut tables = results.iter_mut().map(|r| std::mem::take(&mut r.trials));
+    let mut trials = tables.next().context("no test results")?;
+    for df in tables {
+        trials.vstack_mut(&df)?;
     }
     trials.rechunk_mut();
     record::write_parquet(&dir.join("trials.parquet"), &mut trials)?;
+    drop(trials);
     stages.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
 
     let manifest = Manifest {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         experiment: cfg.experiment.name.clone(),
-        source: source.to_string(),
-        profile: opts.profile.clone(),
-        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
+        source: info.source.clone(),
+        profile: info.profile.clone(),
+        overrides: info.overrides.clone(),
         seeds: cfg.seed_list(),
         threads,
         cpu: cpu_model(),
-        started_unix: started,
+        started_unix: info.started_unix,
+        resumed,
         wall_seconds: None,
         stage_seconds: stages,
         per_seed: results
@@ -481,16 +621,23 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
             })
             .collect(),
     };
-    write_manifest(&dir, &manifest)?;
-    analyze_locked(&dir, opts.quiet)?;
-    figures_locked(&dir, opts.quiet)?;
+    drop(results);
+    write_manifest(dir, &manifest)?;
+    interrupt::check()?;
+    analyze_locked(dir, quiet)?;
+    interrupt::check()?;
+    figures_locked(dir, quiet)?;
     if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
         if let Ok(mut m) = serde_json::from_str::<Manifest>(&text) {
             m.wall_seconds = Some(run_started.elapsed().as_secs_f64());
-            write_manifest(&dir, &m)?;
+            write_manifest(dir, &m)?;
         }
     }
-    Ok(dir)
+    // Finished: the resume checkpoints are no longer needed.
+    let resume_dir = dir.join(RESUME_DIR);
+    std::fs::remove_dir_all(&resume_dir)
+        .with_context(|| format!("cannot remove {}", resume_dir.display()))?;
+    Ok(dir.to_path_buf())
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {

@@ -14,7 +14,10 @@ use crate::tasks::{make_task, Phase, Task, TaskConfig, TaskRng};
 use anyhow::{bail, Result};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
+use std::path::PathBuf;
 use std::time::Instant;
+
+mod checkpoint;
 
 /// One RNG stream per seed and purpose, so that e.g. changing the evaluation
 /// does not change training, and results do not depend on thread scheduling.
@@ -513,32 +516,104 @@ impl Trainer {
     }
 }
 
+/// Where and how often `train_seed_resumable` keeps a seed's resume checkpoint.
+#[derive(Debug, Clone)]
+pub struct Checkpointing {
+    /// The checkpoint file. If it exists when training starts, training
+    /// continues from it (a finished seed's checkpoint returns at once).
+    pub path: PathBuf,
+    /// Written every `every` updates (`training.checkpoint_every`), when
+    /// interrupted, and after the last update; 0 = never (nothing is read either).
+    pub every: usize,
+    /// Stop as if interrupted once this many updates are done (tests of resuming).
+    pub stop_after: Option<usize>,
+}
+
+/// A seed's training progress besides the `Trainer`: what a resume checkpoint
+/// holds with it.
+struct Progress {
+    /// Updates done.
+    update: usize,
+    snapshots: Vec<(usize, Params)>,
+    curve: Vec<UpdateRow>,
+    env_steps: u64,
+    trials: u64,
+    /// Training seconds before this process took over (resume).
+    seconds: f64,
+}
+
 /// Train one seed. `on_update(episodes_done, steps_per_sec, mean_reward)` is
 /// called after each update (progress bars); it must be cheap.
 pub fn train_seed(
     cfg: &Config,
     seed: u64,
+    on_update: impl FnMut(u64, f64, f64),
+) -> Result<TrainedSeed> {
+    train_seed_resumable(cfg, seed, None, on_update)
+}
+
+/// `train_seed`, continuing from and keeping a resume checkpoint (see
+/// `Checkpointing`). Between updates (never inside one) it checks for Ctrl-C /
+/// SIGTERM (`crate::interrupt`): it then saves the checkpoint and returns
+/// `interrupt::Interrupted`. The result is bit-identical to an uninterrupted
+/// `train_seed`, except the timing (`seconds`, the curve's `env_steps_per_sec`).
+pub fn train_seed_resumable(
+    cfg: &Config,
+    seed: u64,
+    ckpt: Option<&Checkpointing>,
     mut on_update: impl FnMut(u64, f64, f64),
 ) -> Result<TrainedSeed> {
     let batch = cfg.training.batch;
     let mut trainer = Trainer::new(cfg, seed);
     let n_updates = cfg.training.episodes.div_ceil(batch);
-    let mut curve = Vec::with_capacity(n_updates);
+    let id = checkpoint::Identity {
+        seed,
+        n_updates,
+        batch,
+    };
+    let ckpt = ckpt.filter(|c| c.every > 0);
+    let mut pr = match ckpt {
+        Some(c) if c.path.exists() => checkpoint::load(&c.path, id, &mut trainer)?,
+        _ => Progress {
+            update: 0,
+            snapshots: vec![],
+            curve: Vec::with_capacity(n_updates),
+            env_steps: 0,
+            trials: 0,
+            seconds: 0.0,
+        },
+    };
     let start = Instant::now();
-    let mut env_steps = 0u64;
-    let mut trials = 0u64;
-    // Stages at the end of training are the final weights, kept below.
+    let seconds_before = pr.seconds;
+    let mut saved = pr.update;
+    // Stages at the end of training are the final weights, kept below; those
+    // before a resumed checkpoint are in its snapshots.
     let mut stages = cfg
         .evaluation
         .stages
         .iter()
         .copied()
         .filter(|&s| s < cfg.training.episodes)
+        .skip(pr.snapshots.len())
         .peekable();
-    let mut snapshots = vec![];
-    for update in 0..n_updates {
+    for update in pr.update..n_updates {
+        let stop = crate::interrupt::requested().or(ckpt
+            .and_then(|c| c.stop_after)
+            .filter(|&n| update >= n)
+            .map(|_| 0));
+        if let Some(signal) = stop {
+            if let Some(c) = ckpt.filter(|_| saved < update) {
+                pr.seconds = seconds_before + start.elapsed().as_secs_f64();
+                checkpoint::save(&c.path, id, &trainer, &pr)?;
+            }
+            return Err(crate::interrupt::Interrupted {
+                signal,
+                resume: None,
+            }
+            .into());
+        }
         while let Some(s) = stages.next_if(|&s| s <= update * batch) {
-            snapshots.push((s, trainer.params.clone()));
+            pr.snapshots.push((s, trainer.params.clone()));
         }
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
@@ -553,11 +628,12 @@ pub fn train_seed(
                 st.grad_norm
             );
         }
-        env_steps += st.env_steps;
-        trials += st.trials;
-        let sps = env_steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        pr.env_steps += st.env_steps;
+        pr.trials += st.trials;
+        let elapsed = seconds_before + start.elapsed().as_secs_f64();
+        let sps = pr.env_steps as f64 / elapsed.max(1e-9);
         let mean_reward = st.total_reward / batch as f64;
-        curve.push(UpdateRow {
+        pr.curve.push(UpdateRow {
             update: update as u32,
             episodes,
             mean_episode_reward: mean_reward,
@@ -567,20 +643,31 @@ pub fn train_seed(
             grad_norm: st.grad_norm,
             env_steps_per_sec: sps,
         });
+        pr.update = update + 1;
         on_update(episodes, sps, mean_reward);
+        if let Some(c) = ckpt.filter(|c| pr.update % c.every == 0 && pr.update < n_updates) {
+            pr.seconds = elapsed;
+            checkpoint::save(&c.path, id, &trainer, &pr)?;
+            saved = pr.update;
+        }
     }
     if !trainer.params.all_finite() || trainer.critic.as_ref().is_some_and(|c| !c.all_finite()) {
         bail!("seed {seed}: parameters became non-finite during training");
+    }
+    pr.seconds = seconds_before + start.elapsed().as_secs_f64();
+    if let Some(c) = ckpt.filter(|_| saved < n_updates) {
+        // The finished seed: a resumed run evaluates it again without training.
+        checkpoint::save(&c.path, id, &trainer, &pr)?;
     }
     Ok(TrainedSeed {
         seed,
         params: trainer.params,
         critic: trainer.critic,
-        snapshots,
-        curve,
-        env_steps,
-        trials,
-        seconds: start.elapsed().as_secs_f64(),
+        snapshots: pr.snapshots,
+        curve: pr.curve,
+        env_steps: pr.env_steps,
+        trials: pr.trials,
+        seconds: pr.seconds,
     })
 }
 
@@ -646,7 +733,9 @@ pub fn evaluate_agent(
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cond.episodes;
     let mut done = 0;
-    while done < n_episodes {
+    // On Ctrl-C / SIGTERM the table is cut short; the caller checks
+    // `interrupt::check` and discards it.
+    while done < n_episodes && crate::interrupt::requested().is_none() {
         env.run(params, critic, &mut task_rng, &mut policy_rng);
         let keep = batch.min(n_episodes - done);
         // The recorded value and RPE are the critic's when there is one.

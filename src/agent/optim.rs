@@ -28,6 +28,17 @@ impl Optim {
         }
     }
 
+    /// The optimiser's state: (first moment, second moment, steps taken), for
+    /// resume checkpoints.
+    pub fn state(&self) -> (&Params, &Params, i32) {
+        (&self.first, &self.second, self.step)
+    }
+
+    /// Mutable access to the state, to restore it from a checkpoint.
+    pub fn state_mut(&mut self) -> (&mut Params, &mut Params, &mut i32) {
+        (&mut self.first, &mut self.second, &mut self.step)
+    }
+
     /// Clip `grad` to global norm `clip` (0 = off); returns the norm before clipping.
     pub fn clip(grad: &mut Params, clip: f64) -> f64 {
         let norm = grad.global_norm();

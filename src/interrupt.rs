@@ -1,0 +1,94 @@
+//! Ctrl-C and SIGTERM: a graceful stop between units of work.
+//!
+//! `install` (called by the `metarl` binary only) replaces the default action
+//! of SIGINT and SIGTERM with setting a flag. Training checks the flag between
+//! updates (never inside an update), saves the seed's resume checkpoint and
+//! returns `Interrupted`; the run then stops without writing any further output
+//! and the run lock is released, so `metarl run --resume DIR` can continue it.
+//! A second signal exits at once (status 128 + signal), for a stop that hangs.
+//! Without `install` (the library, the tests) the flag is never set.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The signal that asked to stop (0: none).
+static SIGNAL: AtomicUsize = AtomicUsize::new(0);
+/// Set by the first signal: a second one exits immediately.
+static ARMED: AtomicBool = AtomicBool::new(false);
+
+/// Handle SIGINT and SIGTERM by setting the stop flag.
+pub fn install() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    for sig in [SIGINT, SIGTERM] {
+        // Order matters: the shutdown sees the flag as it was before this signal.
+        flag::register_conditional_shutdown(sig, 128 + sig, &ARMED)?;
+        flag::register_usize(sig, &SIGNAL, sig as usize)?;
+        flag::register(sig, &ARMED)?;
+    }
+    Ok(())
+}
+
+/// The signal number if a stop was asked for.
+pub fn requested() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s as i32),
+    }
+}
+
+/// `Err(Interrupted)` if a stop was asked for.
+pub fn check() -> Result<(), Interrupted> {
+    match requested() {
+        Some(signal) => Err(Interrupted {
+            signal,
+            resume: None,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A run stopped by a signal (or, in tests, by `Checkpointing::stop_after`).
+#[derive(Debug, Clone)]
+pub struct Interrupted {
+    pub signal: i32,
+    /// The run directory to pass to `metarl run --resume`, once known.
+    pub resume: Option<PathBuf>,
+}
+
+impl Interrupted {
+    /// The exit status of a process stopped by this signal (130 for SIGINT, 143 for SIGTERM).
+    pub fn exit_code(&self) -> u8 {
+        (128 + self.signal).clamp(0, 255) as u8
+    }
+
+    pub fn signal_name(&self) -> String {
+        match self.signal {
+            2 => "SIGINT".into(),
+            15 => "SIGTERM".into(),
+            0 => "request".into(),
+            s => format!("signal {s}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by {}", self.signal_name())?;
+        if let Some(dir) = &self.resume {
+            write!(
+                f,
+                ": stopped cleanly (no partial output; checkpoints saved); continue with `metarl run --resume {}`",
+                dir.display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The `Interrupted` in an error's chain, if any.
+pub fn find(e: &anyhow::Error) -> Option<&Interrupted> {
+    e.chain().find_map(|c| c.downcast_ref::<Interrupted>())
+}
