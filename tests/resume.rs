@@ -1,0 +1,385 @@
+//! Interruption and resume (issue 12, item 1): a run stopped by SIGINT, SIGTERM
+//! or SIGKILL and finished by `metarl run --resume DIR` gives the results of an
+//! uninterrupted run, bit for bit; SIGINT/SIGTERM leave no partial file and say
+//! how to resume; and, for every shipped experiment, training continued from a
+//! resume checkpoint is identical to uninterrupted training.
+
+use metarl::config::Feedback;
+use metarl::train::{self, Checkpointing, TrainedSeed};
+use metarl::{config, experiments};
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+fn metarl() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_metarl"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn output(args: &[&str]) -> Output {
+    metarl().args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run of the process tests: s4_two_step quick, 2 seeds of 100 updates on
+/// one thread, a resume checkpoint every 2 updates.
+fn run_args(dir: &Path) -> Vec<String> {
+    [
+        "run",
+        "s4_two_step",
+        "--profile",
+        "quick",
+        "--seeds",
+        "2",
+        "--episodes",
+        "1600",
+        "--threads",
+        "1",
+        "--set",
+        "training.checkpoint_every=2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn spawn(args: &[String]) -> Child {
+    metarl()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait until `cond` holds (at most 60 s).
+fn wait_for(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &Child, sig: i32) {
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn ckpt(dir: &Path, seed: u64) -> PathBuf {
+    dir.join(format!("checkpoints/resume/seed_{seed}.bin"))
+}
+
+fn size(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+/// Every file under `dir` (relative paths).
+fn files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// After a graceful stop: the exit status, the one-line resume hint, no
+/// temporary or result file, the lock released, a checkpoint kept.
+fn assert_clean_stop(child: Child, dir: &Path, code: i32) {
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    let hint = format!("continue with `metarl run --resume {}`", dir.display());
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains(&hint),
+        "no resume hint in the last line: {err}"
+    );
+    let all = files(dir);
+    assert!(
+        all.iter().all(|f| !f.ends_with(".tmp")),
+        "temporary files left: {all:?}"
+    );
+    for f in [
+        "run.lock",
+        "trials.parquet",
+        "training.parquet",
+        "outcomes.json",
+    ] {
+        assert!(!all.contains(&f.to_string()), "{f} left: {all:?}");
+    }
+    assert!(
+        all.contains(&"checkpoints/resume/seed_1.bin".to_string()),
+        "{all:?}"
+    );
+}
+
+fn resume(dir: &Path) {
+    let out = output(&[
+        "run",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+fn read(p: PathBuf) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(&p).unwrap())
+        .finish()
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The resumed run's outputs against the uninterrupted one's: trials.parquet,
+/// outcomes.json and the final weights byte for byte, training.parquet's data
+/// except its timing column env_steps_per_sec; no resume checkpoint left.
+fn assert_same_results(reference: &Path, resumed: &Path) {
+    for f in [
+        "trials.parquet",
+        "outcomes.json",
+        "checkpoints/seed_1.json",
+        "checkpoints/seed_2.json",
+    ] {
+        assert!(
+            std::fs::read(reference.join(f)).unwrap() == std::fs::read(resumed.join(f)).unwrap(),
+            "{f} differs after the resume"
+        );
+    }
+    let curve = |d: &Path| {
+        read(d.join("training.parquet"))
+            .drop("env_steps_per_sec")
+            .unwrap()
+    };
+    assert!(curve(reference).equals_missing(&curve(resumed)));
+    assert!(!resumed.join("checkpoints/resume").exists());
+    assert!(!resumed.join("run.lock").exists());
+}
+
+#[test]
+fn interrupted_runs_resume_to_the_uninterrupted_results() {
+    let t = tempfile::tempdir().unwrap();
+    let reference = t.path().join("reference");
+    let out = metarl()
+        .args(run_args(&reference))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // SIGINT once a checkpoint exists; a resume refused while the run is alive.
+    let a = t.path().join("sigint");
+    let child = spawn(&run_args(&a));
+    wait_for("a checkpoint", || ckpt(&a, 1).is_file());
+    let live = output(&["run", "--resume", a.to_str().unwrap()]);
+    assert_eq!(live.status.code(), Some(2));
+    assert!(
+        stderr(&live).contains(&format!("pid {}", child.id())),
+        "{}",
+        stderr(&live)
+    );
+    signal(&child, libc::SIGINT);
+    assert_clean_stop(child, &a, 130);
+    resume(&a);
+    assert_same_results(&reference, &a);
+
+    // SIGKILL (no chance to clean up: a stale lock and maybe a temporary file
+    // stay), then SIGTERM during the resume once it has saved a later
+    // checkpoint, then a second resume.
+    let b = t.path().join("sigkill");
+    let mut child = spawn(&run_args(&b));
+    wait_for("a checkpoint", || size(&ckpt(&b, 1)) > 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(b.join("run.lock").is_file());
+    let at_kill = size(&ckpt(&b, 1));
+    let args: Vec<String> = ["run", "--resume", b.to_str().unwrap(), "--threads", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let child = spawn(&args);
+    wait_for("a later checkpoint", || size(&ckpt(&b, 1)) > at_kill);
+    signal(&child, libc::SIGTERM);
+    assert_clean_stop(child, &b, 143);
+    resume(&b);
+    assert_same_results(&reference, &b);
+
+    // --resume on a finished run, on a directory that is not a run, and with
+    // experiment arguments: one-line refusals, exit status 2.
+    let finished = output(&["run", "--resume", reference.to_str().unwrap()]);
+    assert_eq!(finished.status.code(), Some(2));
+    assert!(
+        stderr(&finished).contains("holds a finished run")
+            && stderr(&finished).lines().count() == 1,
+        "{}",
+        stderr(&finished)
+    );
+    let empty = t.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let none = output(&["run", "--resume", empty.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        stderr(&none).contains("no config.toml") && stderr(&none).lines().count() == 1,
+        "{}",
+        stderr(&none)
+    );
+    let mixed = output(&["run", "s4_two_step", "--resume", a.to_str().unwrap()]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        stderr(&mixed).contains("cannot be used with"),
+        "{}",
+        stderr(&mixed)
+    );
+}
+
+/// Everything of a trained seed but the timing.
+fn assert_same_training(what: &str, a: &TrainedSeed, b: &TrainedSeed) {
+    let bits = |p: &metarl::agent::Params| -> Vec<u32> {
+        p.tensors()
+            .iter()
+            .flat_map(|t| t.iter().map(|v| v.to_bits()))
+            .collect()
+    };
+    assert!(bits(&a.params) == bits(&b.params), "{what}: weights differ");
+    assert_eq!(
+        a.critic.as_ref().map(bits),
+        b.critic.as_ref().map(bits),
+        "{what}: critic differs"
+    );
+    assert_eq!(a.snapshots.len(), b.snapshots.len(), "{what}: stages");
+    for ((ea, pa), (eb, pb)) in a.snapshots.iter().zip(&b.snapshots) {
+        assert!(
+            ea == eb && bits(pa) == bits(pb),
+            "{what}: stage {ea} differs"
+        );
+    }
+    assert_eq!((a.env_steps, a.trials), (b.env_steps, b.trials), "{what}");
+    assert_eq!(a.curve.len(), b.curve.len(), "{what}: curve length");
+    for (ra, rb) in a.curve.iter().zip(&b.curve) {
+        let key = |r: &train::UpdateRow| {
+            (
+                r.update,
+                r.episodes,
+                [
+                    r.mean_episode_reward,
+                    r.policy_loss,
+                    r.value_loss,
+                    r.entropy,
+                    r.grad_norm,
+                ]
+                .map(f64::to_bits),
+            )
+        };
+        assert_eq!(key(ra), key(rb), "{what}: curve row {}", ra.update);
+    }
+}
+
+/// For every shipped experiment (quick profile, each training variant, with
+/// test stages where the agent allows them): 6 updates stopped after 3, then
+/// after 4, then finished from the checkpoint, equal the 6 updates in one go;
+/// and a finished seed's checkpoint gives the same seed back without training.
+#[test]
+fn every_experiment_continues_bit_identically_from_a_checkpoint() {
+    let t = tempfile::tempdir().unwrap();
+    for (name, _) in config::shipped() {
+        let loaded = experiments::load(name, None).unwrap();
+        let profile = loaded
+            .config
+            .profiles
+            .contains_key("quick")
+            .then_some("quick");
+        let mut cfg = experiments::load(name, profile).unwrap().config;
+        let b = cfg.training.batch;
+        cfg.training.episodes = 6 * b;
+        cfg.evaluation.stages = if cfg.agent.feedback == Feedback::Rpe {
+            vec![]
+        } else {
+            vec![0, 2 * b, 4 * b]
+        };
+        cfg.validate().unwrap();
+        for (variant, vcfg) in cfg.training_variants().unwrap() {
+            let what = format!("{name} {}", variant.as_deref().unwrap_or(""));
+            let seed = vcfg.seeds.first;
+            let reference = train::train_seed(&vcfg, seed, |_, _, _| {}).unwrap();
+            let path = t
+                .path()
+                .join(format!("{name}_{}.bin", variant.as_deref().unwrap_or("")));
+            let ck = |stop_after| Checkpointing {
+                path: path.clone(),
+                every: 2,
+                stop_after,
+            };
+            for stop in [3, 4] {
+                let e =
+                    train::train_seed_resumable(&vcfg, seed, Some(&ck(Some(stop))), |_, _, _| {})
+                        .err()
+                        .unwrap_or_else(|| panic!("{what}: not stopped at {stop}"));
+                assert!(metarl::interrupt::find(&e).is_some(), "{what}: {e:#}");
+                assert!(path.is_file(), "{what}: no checkpoint at {stop}");
+            }
+            let resumed =
+                train::train_seed_resumable(&vcfg, seed, Some(&ck(None)), |_, _, _| {}).unwrap();
+            assert_same_training(&what, &reference, &resumed);
+            let mut calls = 0;
+            let again =
+                train::train_seed_resumable(&vcfg, seed, Some(&ck(None)), |_, _, _| calls += 1)
+                    .unwrap();
+            assert_eq!(calls, 0, "{what}: a finished seed was trained again");
+            assert_same_training(&what, &reference, &again);
+        }
+    }
+}
+
+/// A corrupt or foreign checkpoint is refused with an error naming the file.
+#[test]
+fn a_corrupt_checkpoint_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let mut cfg = experiments::load("s4_two_step", Some("quick"))
+        .unwrap()
+        .config;
+    cfg.training.episodes = 4 * cfg.training.batch;
+    let path = t.path().join("seed_1.bin");
+    let ck = Checkpointing {
+        path: path.clone(),
+        every: 2,
+        stop_after: None,
+    };
+    train::train_seed_resumable(&cfg, 1, Some(&ck), |_, _, _| {}).unwrap();
+    // Another seed's checkpoint.
+    let e = train::train_seed_resumable(&cfg, 2, Some(&ck), |_, _, _| {})
+        .err()
+        .expect("refused");
+    assert!(format!("{e:#}").contains("seed 1"), "{e:#}");
+    // One flipped byte.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = train::train_seed_resumable(&cfg, 1, Some(&ck), |_, _, _| {})
+        .err()
+        .expect("refused");
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("corrupt") && msg.contains("seed_1.bin"),
+        "{msg}"
+    );
+}
