@@ -296,3 +296,43 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
         .finish()
         .map_err(|e| anyhow::anyhow!("cannot read {} as Parquet: {e}", path.display()))
 }
+
+/// Only `columns` of a Parquet file (less memory than reading every column).
+pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    ParquetReader::new(f)
+        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+        .finish()
+        .map_err(|e| anyhow::anyhow!("cannot read {} as Parquet: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_parquet_columns_reads_only_the_named_columns() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("t.parquet");
+        let mut df = DataFrame::new(
+            3,
+            vec![
+                Column::new("a".into(), vec![1u32, 2, 3]),
+                Column::new("b".into(), vec![0.5f32, 1.5, 2.5]),
+                Column::new("c".into(), vec![7u64, 8, 9]),
+            ],
+        )
+        .unwrap();
+        write_parquet(&path, &mut df).unwrap();
+        let got = read_parquet_columns(&path, &["c", "a"]).unwrap();
+        let names: Vec<String> = got
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(names.len(), 2);
+        assert!(names.contains(&"a".to_string()) && names.contains(&"c".to_string()));
+        assert_eq!(col_u64(&got, "c").unwrap(), vec![7, 8, 9]);
+        assert!(read_parquet_columns(&path, &["nope"]).is_err());
+    }
+}

@@ -581,7 +581,7 @@ fn execute_inner(
     record::write_parquet(&dir.join("training.parquet"), &mut curve)?;
     drop(curve);
     // Moved out of the results, so that the per-seed tables are freed once
-    // rechunked into one (peak memory: about twice the trial table, not three times).
+    // rechunked into one (peak memory).
     let mut tables = results.iter_mut().map(|r| std::mem::take(&mut r.trials));
     let mut trials = tables.next().context("no test results")?;
     for df in tables {

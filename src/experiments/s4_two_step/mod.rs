@@ -11,7 +11,7 @@ pub mod figure_data;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
 use crate::config::Config;
-use crate::record::{col_f64, col_u64, read_parquet};
+use crate::record::{col_f64, col_u64, read_parquet_columns};
 use crate::stats::{self, bootstrap_mean, Estimate};
 use crate::tasks::{two_step::TwoStepConfig, TaskConfig};
 use crate::validate;
@@ -210,39 +210,55 @@ impl Trial {
     }
 }
 
+/// The columns of trials.parquet that `load_trials` reads.
+pub const TRIAL_COLUMNS: [&str; 9] = [
+    "seed",
+    "episode",
+    "trial",
+    "step_in_trial",
+    "action",
+    "stage2_state",
+    "common",
+    "reward",
+    "rpe",
+];
+
 /// Read the trial table into per-trial records (stage-1 row + stage-2 row).
 pub fn load_trials(df: &DataFrame) -> Result<Vec<Trial>> {
     let stage = df.column("step_in_trial")?.cast(&DataType::UInt32)?;
-    let s1 = df.filter(&stage.u32()?.equal(0))?;
-    let s2 = df.filter(&stage.u32()?.equal(1))?;
-    if s1.height() != s2.height() {
-        bail!(
-            "trial table: {} first-stage rows but {} second-stage rows",
+    // One stage's rows at a time, each freed once its columns are read (peak memory).
+    let (seed, ep, tr, choice, stage2, common, rpe1, n1) = {
+        let s1 = df.filter(&stage.u32()?.equal(0))?;
+        (
+            col_u64(&s1, "seed")?,
+            col_u64(&s1, "episode")?,
+            col_u64(&s1, "trial")?,
+            col_u64(&s1, "action")?,
+            col_u64(&s1, "stage2_state")?,
+            col_u64(&s1, "common")?,
+            col_f64(&s1, "rpe")?,
             s1.height(),
-            s2.height()
-        );
+        )
+    };
+    let (seed2, ep2, tr2, reward, rpe2, n2) = {
+        let s2 = df.filter(&stage.u32()?.equal(1))?;
+        (
+            col_u64(&s2, "seed")?,
+            col_u64(&s2, "episode")?,
+            col_u64(&s2, "trial")?,
+            col_f64(&s2, "reward")?,
+            col_f64(&s2, "rpe")?,
+            s2.height(),
+        )
+    };
+    if n1 != n2 {
+        bail!("trial table: {n1} first-stage rows but {n2} second-stage rows");
     }
-    let (seed, ep, tr) = (
-        col_u64(&s1, "seed")?,
-        col_u64(&s1, "episode")?,
-        col_u64(&s1, "trial")?,
-    );
-    let (seed2, ep2, tr2) = (
-        col_u64(&s2, "seed")?,
-        col_u64(&s2, "episode")?,
-        col_u64(&s2, "trial")?,
-    );
     if seed != seed2 || ep != ep2 || tr != tr2 {
         bail!(
             "trial table: first- and second-stage rows are not aligned by (seed, episode, trial)"
         );
     }
-    let choice = col_u64(&s1, "action")?;
-    let stage2 = col_u64(&s1, "stage2_state")?;
-    let common = col_u64(&s1, "common")?;
-    let reward = col_f64(&s2, "reward")?;
-    let rpe1 = col_f64(&s1, "rpe")?;
-    let rpe2 = col_f64(&s2, "rpe")?;
     Ok((0..seed.len())
         .map(|i| Trial {
             seed: seed[i],
@@ -412,8 +428,12 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let an: Analysis = settings(&cfg.analysis.settings, "analysis")?;
     let fig: Figure = settings(&cfg.figure, "figure")?;
     let bootstrap = cfg.analysis.bootstrap;
-    let df = read_parquet(&run_dir.join("trials.parquet"))?;
-    let all = load_trials(&df)?;
+    // Only the columns the analysis reads, the table freed once turned into
+    // trials (peak memory, issue 12).
+    let all = load_trials(&read_parquet_columns(
+        &run_dir.join("trials.parquet"),
+        &TRIAL_COLUMNS,
+    )?)?;
     let mut seeds: Vec<u64> = all.iter().map(|t| t.seed).collect();
     seeds.dedup();
     let boot = |v: &[f64], i: u64| bootstrap_mean(v, bootstrap, 1000 + i);
