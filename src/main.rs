@@ -415,8 +415,40 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
     }
 }
 
+/// The command line, or a usage error as one line (clap's own text spreads a
+/// usage error over several lines; help and version print as usual).
+fn parse_cli() -> Result<Cli> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().or_else(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.to_string();
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("Usage:")
+                        && !l.starts_with("For more information")
+                })
+                .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+                .collect();
+            let mut line = String::new();
+            for p in parts {
+                if !line.is_empty() {
+                    line.push_str(if line.ends_with(':') { " " } else { "; " });
+                }
+                line.push_str(p);
+            }
+            bail!("{line} (see `metarl help`)")
+        }
+    })
+}
+
 fn main_inner() -> Result<bool> {
-    let cli = Cli::parse();
+    let cli = parse_cli()?;
     match cli.command {
         Command::List => {
             let print = |name: &str, loaded: Result<config::Loaded>, source: &str| match loaded {

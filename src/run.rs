@@ -511,6 +511,12 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.experiment.name));
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "cannot write the run to {}: it is a file, not a directory (choose another --out)",
+            dir.display()
+        );
+    }
     let _lock = RunLock::acquire(&dir)?;
     prepare_dir(&dir, opts.force)?;
     let threads = opts.threads.unwrap_or_else(num_cpus).max(1);
@@ -701,8 +707,9 @@ fn check_trial_table(cfg: &Config, dir: &Path) -> Result<()> {
 }
 
 /// The seeds of a run whose training diverged, from its manifest.json (none if
-/// the run has no manifest; an unreadable manifest is an error).
-pub fn run_failed_seeds(dir: &Path) -> Result<Vec<FailedSeed>> {
+/// the run has no manifest; an unreadable manifest, or one of another
+/// experiment, is an error).
+pub fn run_failed_seeds(dir: &Path, cfg: &Config) -> Result<Vec<FailedSeed>> {
     let path = dir.join("manifest.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -715,13 +722,21 @@ pub fn run_failed_seeds(dir: &Path) -> Result<Vec<FailedSeed>> {
             path.display()
         )
     })?;
+    if m.experiment != cfg.experiment.name {
+        bail!(
+            "{} is from experiment {}, but the run is {}; is it from another run directory?",
+            path.display(),
+            m.experiment,
+            cfg.experiment.name
+        );
+    }
     Ok(m.failed_seeds)
 }
 
 fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
     let cfg = run_config(dir)?;
     check_trial_table(&cfg, dir)?;
-    let failed = run_failed_seeds(dir)?;
+    let failed = run_failed_seeds(dir, &cfg)?;
     let t = Instant::now();
     let mut outcomes = experiments::analyze(&cfg, dir)?;
     if !failed.is_empty() && !quiet {
