@@ -272,6 +272,37 @@ fn insert_labels(df: &mut DataFrame, labels: &[(&str, Option<&str>)]) -> Result<
     Ok(())
 }
 
+/// The test trials of one agent (a variant's network of one seed, or a
+/// reference agent) in every test condition that includes the seed, with the
+/// `variant` and `condition` columns where the experiment declares them.
+/// `play` plays one condition.
+pub fn test_trials(
+    cfg: &Config,
+    variant: Option<&str>,
+    seed: u64,
+    mut play: impl FnMut(&crate::config::TestCondition) -> Result<record::TrialTable>,
+) -> Result<DataFrame> {
+    let mut trials: Option<DataFrame> = None;
+    for cond in cfg.test_conditions()? {
+        // A condition may test only the run's first few seeds.
+        if (seed - cfg.seeds.first) as usize >= cond.seeds {
+            continue;
+        }
+        let mut df = play(&cond)?.into_dataframe()?;
+        insert_labels(
+            &mut df,
+            &[("variant", variant), ("condition", cond.name.as_deref())],
+        )?;
+        match &mut trials {
+            None => trials = Some(df),
+            Some(all) => {
+                all.vstack_mut(&df)?;
+            }
+        }
+    }
+    trials.context("no test condition includes this seed")
+}
+
 /// Train and evaluate every (variant, seed), in parallel on `threads` cores.
 fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Vec<JobResult>> {
     let mut jobs = vec![];
@@ -330,32 +361,13 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                 }
                 pb.finish_with_message(done);
                 write_text_atomic(&job.checkpoint(dir), &trained.params.save_json()?)?;
-                let mut trials: Option<DataFrame> = None;
-                for cond in jcfg.test_conditions()? {
-                    // A condition may test only the run's first few seeds.
-                    if (seed - jcfg.seeds.first) as usize >= cond.seeds {
-                        continue;
-                    }
-                    let table = train::evaluate_condition(jcfg, &cond, &trained.params, seed);
-                    let mut df = table.into_dataframe()?;
-                    insert_labels(
-                        &mut df,
-                        &[
-                            ("variant", job.variant.as_deref()),
-                            ("condition", cond.name.as_deref()),
-                        ],
-                    )?;
-                    match &mut trials {
-                        None => trials = Some(df),
-                        Some(all) => {
-                            all.vstack_mut(&df)?;
-                        }
-                    }
-                }
+                let trials = test_trials(jcfg, job.variant.as_deref(), seed, |cond| {
+                    Ok(train::evaluate_condition(jcfg, cond, &trained.params, seed))
+                })?;
                 Ok(JobResult {
                     variant: job.variant.clone(),
                     trained,
-                    trials: trials.context("no test condition includes this seed")?,
+                    trials,
                 })
             })
             .collect()

@@ -21,6 +21,9 @@ pub mod stream {
     pub const TRAIN_POLICY: u64 = 3;
     pub const EVAL_TASK: u64 = 4;
     pub const EVAL_POLICY: u64 = 5;
+    /// Reference agents' own randomness (e.g. Thompson samples), beside the
+    /// test's task and policy streams (`references`).
+    pub const REFERENCE: u64 = 6;
 }
 
 pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
@@ -92,7 +95,8 @@ impl Rollout {
     }
 }
 
-fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
+/// Sample an action from a policy with one uniform draw.
+pub fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
     let u: f32 = rng.random();
     let mut acc = 0.0;
     for (k, &p) in probs.iter().enumerate() {
@@ -259,17 +263,22 @@ pub struct Trainer {
     policy_rng: TaskRng,
 }
 
+/// The network's weights before training (seed's initialisation stream).
+pub fn initial_params(cfg: &Config, seed: u64) -> Params {
+    let probe = make_task(&cfg.task, Phase::Train);
+    let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
+    Params::init(
+        n_in,
+        cfg.agent.hidden,
+        probe.n_actions(),
+        &mut rng_for(seed, stream::INIT),
+    )
+}
+
 impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
         let tr = &cfg.training;
-        let probe = make_task(&cfg.task, Phase::Train);
-        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
-        let params = Params::init(
-            n_in,
-            cfg.agent.hidden,
-            probe.n_actions(),
-            &mut rng_for(seed, stream::INIT),
-        );
+        let params = initial_params(cfg, seed);
         let env = LockStep::new(cfg, Phase::Train, &params);
         Trainer {
             grad: params.zeros_like(),
