@@ -9,6 +9,7 @@ pub mod curves;
 pub mod experiments;
 pub mod plot;
 pub mod record;
+pub mod references;
 pub mod report;
 pub mod run;
 pub mod shipped;
