@@ -169,6 +169,48 @@ fn learner(
     )
 }
 
+// The checks of experiments/s4_two_step.toml.
+const MB_INDEX: &str = "model-based index";
+const MB_EVERY_SEED: &str = "model-based index, every seed";
+const CR: &str = "lag-1 weight common-rewarded > 0";
+const UU: &str = "lag-1 weight uncommon-unrewarded > 0";
+const UR: &str = "lag-1 weight uncommon-rewarded < 0";
+const CU: &str = "lag-1 weight common-unrewarded < 0";
+const RPE_R2: &str = "RPE r² model-based >= 0.5";
+const RPE_STAGE2: &str = "RPE at the stage-2 step: fitted model-based > model-free";
+
+const WHY_RPE_R2: &str = "any RPE that contains the reward fits a learner's RPE over the stage-2 and reward steps stacked";
+const WHY_SHARED: &str = "model-free learning repeats rewarded and leaves unrewarded choices too; the uncommon-trial weights tell them apart";
+
+fn model_free_expectations() -> Vec<Expectation> {
+    vec![
+        Expectation::fail(MB_INDEX),
+        Expectation::passes_anyway(
+            MB_EVERY_SEED,
+            "a model-free learner's one-trial-back index is positive (0.29 at α 0.5, β 5; 0.42 at α 0.2, β 3): the cached value of the chosen action correlates with whether its transition was common",
+        ),
+        Expectation::passes_anyway(CR, WHY_SHARED),
+        Expectation::fail(UU),
+        Expectation::fail(UR),
+        Expectation::passes_anyway(CU, WHY_SHARED),
+        Expectation::passes_anyway(RPE_R2, WHY_RPE_R2),
+        Expectation::fail(RPE_STAGE2),
+    ]
+}
+
+fn no_learning_expectations() -> Vec<Expectation> {
+    vec![
+        Expectation::fail(MB_INDEX),
+        Expectation::fail(MB_EVERY_SEED),
+        Expectation::fail(CR),
+        Expectation::fail(UU),
+        Expectation::fail(UR),
+        Expectation::fail(CU),
+        Expectation::passes_anyway(RPE_R2, WHY_RPE_R2),
+        Expectation::fail(RPE_STAGE2),
+    ]
+}
+
 /// The reference agents and what each gets on every check of experiments/s4_two_step.toml.
 pub fn references() -> Vec<Reference> {
     vec![
@@ -178,7 +220,7 @@ pub fn references() -> Vec<Reference> {
             Kind::ModelFree { lambda: 1.0 },
             0.5,
             5.0,
-            vec![],
+            model_free_expectations(),
         ),
         learner(
             "model_free_a0.2_b3",
@@ -186,7 +228,7 @@ pub fn references() -> Vec<Reference> {
             Kind::ModelFree { lambda: 1.0 },
             0.2,
             3.0,
-            vec![],
+            model_free_expectations(),
         ),
         learner(
             "model_based_a0.5_b5",
@@ -194,7 +236,9 @@ pub fn references() -> Vec<Reference> {
             Kind::ModelBased,
             0.5,
             5.0,
-            vec![],
+            [MB_INDEX, MB_EVERY_SEED, CR, UU, UR, CU, RPE_R2, RPE_STAGE2]
+                .map(Expectation::pass)
+                .to_vec(),
         ),
         learner(
             "random",
@@ -202,8 +246,8 @@ pub fn references() -> Vec<Reference> {
             Kind::Random,
             0.0,
             0.0,
-            vec![],
+            no_learning_expectations(),
         ),
-        Reference::untrained_network(vec![]),
+        Reference::untrained_network(no_learning_expectations()),
     ]
 }
