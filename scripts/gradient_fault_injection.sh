@@ -2,7 +2,8 @@
 # Fault injection for the gradient and optimiser checks (issue 14).
 #
 # Applies, one at a time, a 1% error (or a small structural slip) to a single
-# term of the hand-written backward pass (src/agent/lstm.rs, src/agent/a2c.rs)
+# term of the hand-written backward pass (src/agent/lstm.rs, src/agent/a2c.rs,
+# src/agent/critic.rs, src/agent/encoder.rs)
 # or of the optimiser (src/agent/optim.rs), runs the test that must catch it,
 # restores the file, and prints a table: fault -> failing tests (and, for the
 # gradient checks, the tensors flagged), or NOT CAUGHT.
@@ -33,6 +34,14 @@ FAULTS=(
   "dh->dc term x1.01|src/agent/lstm.rs|+ dh * o * (1.0 - tc * tc)|+ 1.01 * dh * o * (1.0 - tc * tc)|agent_gradients"
   "recurrent dh (W^T dg) x1.01|src/agent/lstm.rs|general_mat_mul(1.0, &dgt, &p.w|general_mat_mul(1.01, &dgt, &p.w|agent_gradients"
   "LSTM weight gradient x1.01|src/agent/lstm.rs|general_mat_mul(1.0, &dg.t(), &z|general_mat_mul(1.01, &dg.t(), &z|agent_gradients"
+  # --- image encoder (src/agent/encoder.rs; the feature gradient in src/agent/lstm.rs) ---
+  "encoder feature gradient (dgates W) x1.01|src/agent/lstm.rs|general_mat_mul(1.0, &dg, &w_feat|general_mat_mul(1.01, &dg, &w_feat|agent_gradients"
+  "encoder W2 gradient x1.01|src/agent/encoder.rs|general_mat_mul(1.0, &df.t(), &a1|general_mat_mul(1.01, &df.t(), &a1|agent_gradients"
+  "encoder b2 gradient x1.01|src/agent/encoder.rs|grad.b2.assign(&df.sum_axis(Axis(0)));|grad.b2.assign(&(df.sum_axis(Axis(0)) * 1.01));|agent_gradients"
+  "encoder hidden gradient (W2^T df) x1.01|src/agent/encoder.rs|general_mat_mul(1.0, &df, &p.w2|general_mat_mul(1.01, &df, &p.w2|agent_gradients"
+  "encoder ReLU mask lets zero units through|src/agent/encoder.rs|if a <= 0.0 {|if a < 0.0 {|agent_gradients"
+  "encoder W1 gradient x1.01|src/agent/encoder.rs|general_mat_mul(1.0, &da1.t(), &input|general_mat_mul(1.01, &da1.t(), &input|agent_gradients"
+  "encoder b1 gradient x1.01|src/agent/encoder.rs|grad.b1.assign(&da1.sum_axis(Axis(0)));|grad.b1.assign(&(da1.sum_axis(Axis(0)) * 1.01));|agent_gradients"
   # --- A2C loss and heads (src/agent/a2c.rs) ---
   "policy-logit gradient dl[k] x1.01|src/agent/a2c.rs|dl[k] = inv_b|dl[k] = 1.01 * inv_b|agent_gradients"
   "policy-gradient term of dl[k] x1.01|src/agent/a2c.rs|(-adv * (onehot - probs[k])|(-1.01 * adv * (onehot - probs[k])|agent_gradients"
@@ -41,6 +50,12 @@ FAULTS=(
   "value head -> h x1.01|src/agent/a2c.rs|general_mat_mul(1.0, &dv, &p.w_v|general_mat_mul(1.01, &dv, &p.w_v|agent_gradients"
   "policy head -> h x1.01|src/agent/a2c.rs|general_mat_mul(1.0, &dl, &p.w_pi|general_mat_mul(1.01, &dl, &p.w_pi|agent_gradients"
   "discount in returns x1.01|src/agent/a2c.rs|(rewards[row] + gamma * ret)|(rewards[row] + 1.01 * gamma * ret)|agent_gradients"
+  # --- the RPE-input agent's critic (src/agent/critic.rs) and its baseline ---
+  "critic value gradient dv x1.01|src/agent/critic.rs|self.dv[[row, 0]] = inv_b * cost * err;|self.dv[[row, 0]] = 1.01 * inv_b * cost * err;|agent_gradients"
+  "critic value-head weight gradient x1.01|src/agent/critic.rs|general_mat_mul(1.0, &dv.t(), &h, 0.0, &mut grad.w_v);|general_mat_mul(1.01, &dv.t(), &h, 0.0, &mut grad.w_v);|agent_gradients"
+  "critic value-head bias gradient x1.01|src/agent/critic.rs|grad.b_v.assign(&dv.sum_axis(Axis(0)));|grad.b_v.assign(&(dv.sum_axis(Axis(0)) * 1.01));|agent_gradients"
+  "critic value head -> h x1.01|src/agent/critic.rs|general_mat_mul(1.0, &dv, &p.w_v, 0.0, &mut dh);|general_mat_mul(1.01, &dv, &p.w_v, 0.0, &mut dh);|agent_gradients"
+  "critic baseline in the advantage x1.01|src/agent/a2c.rs|Some(b) => b[row],|Some(b) => 1.01 * b[row],|agent_gradients"
   # --- optimisers and clipping (src/agent/optim.rs) ---
   "lr x1.01|src/agent/optim.rs|(self.lr, self.decay, self.eps)|(self.lr * 1.01, self.decay, self.eps)|optimiser_reference"
   "eps x1.01|src/agent/optim.rs|(self.lr, self.decay, self.eps)|(self.lr, self.decay, self.eps * 1.01)|optimiser_reference"
@@ -62,7 +77,7 @@ FAULTS=(
 
 filter="${1:-}"
 backup="$(mktemp -d)"
-files=(src/agent/lstm.rs src/agent/a2c.rs src/agent/optim.rs)
+files=(src/agent/lstm.rs src/agent/a2c.rs src/agent/optim.rs src/agent/critic.rs src/agent/encoder.rs)
 for f in "${files[@]}"; do cp "$f" "$backup/$(basename "$f")"; done
 echo "backup of src/agent in $backup (restored automatically; by hand only after kill -9)" >&2
 

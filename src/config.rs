@@ -77,6 +77,61 @@ pub struct AgentConfig {
     /// Also feed the normalised time step t/T as an input.
     #[serde(default)]
     pub time_input: bool,
+    /// What the network reads in its previous-outcome input: "reward" (the
+    /// previous reward; default), "rpe" (the previous RPE from a separate critic
+    /// LSTM, paper Supplementary Fig. 9; see src/agent/critic.rs) or "none" (zero:
+    /// the no-reward-input control).
+    #[serde(default)]
+    pub feedback: Feedback,
+    /// LSTM units of the critic of `feedback = "rpe"` (default: `hidden`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critic_hidden: Option<usize>,
+    /// An image encoder in front of the LSTM, for tasks whose observations hold
+    /// images (`[agent.encoder]`; absent = the LSTM reads the observation as is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderConfig>,
+}
+
+/// `agent.feedback`: what the network receives in place of the previous reward.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    /// The previous reward (the standard agent).
+    #[default]
+    Reward,
+    /// The previous RPE δ_{t−1} = r_{t−1} + γ v_t − v_{t−1} of a separate critic
+    /// LSTM that reads the reward (and never the RPE).
+    Rpe,
+    /// Zero: the network gets no outcome input at all.
+    None,
+}
+
+impl std::fmt::Display for Feedback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Feedback::Reward => "reward",
+            Feedback::Rpe => "rpe",
+            Feedback::None => "none",
+        })
+    }
+}
+
+impl AgentConfig {
+    /// The critic's LSTM size when `feedback = "rpe"`, else None.
+    pub fn critic_units(&self) -> Option<usize> {
+        (self.feedback == Feedback::Rpe).then(|| self.critic_hidden.unwrap_or(self.hidden))
+    }
+}
+
+/// `[agent.encoder]`: a two-layer perceptron applied with the same weights to
+/// every image of the observation; the LSTM reads its features.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncoderConfig {
+    /// Units of the hidden layer (ReLU).
+    pub hidden: usize,
+    /// Features per image given to the LSTM (linear).
+    pub features: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,12 +153,24 @@ pub struct TrainingConfig {
     pub entropy_cost: f64,
     /// Global gradient-norm clip (0 = no clipping).
     pub grad_clip: f64,
+    /// Weight of the separate critic's ½(return − value)² loss (`agent.feedback =
+    /// "rpe"` only; default 1). Not `value_cost`: the critic has its own optimiser,
+    /// so this only scales its gradient against RMSProp's ε (see src/agent/critic.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critic_cost: Option<f64>,
     /// RMSProp decay of the squared-gradient average.
     #[serde(default = "default_rms_decay")]
     pub rmsprop_decay: f64,
     /// Numerical epsilon of RMSProp/Adam.
     #[serde(default = "default_eps")]
     pub optimizer_eps: f64,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_rms_decay() -> f64 {
@@ -121,6 +188,19 @@ pub struct EvaluationConfig {
     /// Record the LSTM hidden state (columns h_0..h_{n-1}) in trials.parquet.
     #[serde(default)]
     pub record_hidden: bool,
+    /// Record the observation (columns obs_0..) in trials.parquet (default true;
+    /// false for tasks whose observations are images, which the task's latent
+    /// columns identify instead).
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub record_observations: bool,
+    /// Training stages at which the network is tested, in training episodes
+    /// (strictly increasing multiples of `training.batch`, at most
+    /// `training.episodes`; 0 = the untrained network). The weights at each stage
+    /// are saved and tested like the final ones; trials.parquet then has a column
+    /// `stage` (training episodes), and the final network is always tested, as the
+    /// stage `training.episodes`. Empty (default): only the final network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<usize>,
     /// Test conditions. Without them the test is `episodes` episodes of the
     /// task as configured; with them, each condition is tested in turn (column
     /// `condition` of trials.parquet), and each restarts the test's random
@@ -144,6 +224,28 @@ pub struct ConditionConfig {
     /// Overrides of `[task]` keys in this condition (the same keys as `[task]`).
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub task: toml::Table,
+    /// A manipulation of the RPE input in this condition, weights frozen
+    /// (`agent.feedback = "rpe"` only; default none), e.g.
+    /// `rpe_manipulation = { event = "risky_win", add = -4.0 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpe_manipulation: Option<RpeManipulation>,
+}
+
+/// `rpe_manipulation` of a test condition: the "optogenetic" change of the
+/// dopamine signal the network receives (Stopper et al. 2014; paper Fig. 7).
+/// After every step t at which the task latent `event` is non-zero, the RPE δ_t
+/// that the network receives as input at step t+1 is δ_t + `add`. The critic,
+/// the recorded `rpe` column and everything else are unchanged; trials.parquet
+/// records what the network received in its `rpe_input` column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpeManipulation {
+    /// The task's latent variable (a trials.parquet column) that marks the event,
+    /// e.g. "risky_win"; the manipulation applies where it is non-zero.
+    pub event: String,
+    /// Added to the RPE input after each event: negative blocks dopamine (lowers
+    /// the RPE input), positive stimulates it.
+    pub add: f64,
 }
 
 /// One training variant: `[[variants]]`.
@@ -565,6 +667,30 @@ impl Config {
         validate::name("experiment.name", &self.experiment.name)?;
         self.task.spec().validate()?;
         validate::positive("agent.hidden", self.agent.hidden)?;
+        if let Some(n) = self.agent.critic_hidden {
+            validate::positive("agent.critic_hidden", n)?;
+        }
+        // The critic reads the raw input and is not snapshotted at stages:
+        // these combinations are not built, so they are refused.
+        if self.agent.feedback == Feedback::Rpe {
+            if self.agent.encoder.is_some() {
+                bail!("key `agent.encoder`: not supported with agent.feedback = \"rpe\" (the critic has no image encoder)");
+            }
+            if !self.evaluation.stages.is_empty() {
+                bail!("key `evaluation.stages`: not supported with agent.feedback = \"rpe\" (the critic is not kept at each stage)");
+            }
+        }
+        if let Some(e) = &self.agent.encoder {
+            validate::positive("agent.encoder.hidden", e.hidden)?;
+            validate::positive("agent.encoder.features", e.features)?;
+            let task = crate::tasks::make_task(&self.task, crate::tasks::Phase::Train);
+            if task.image_layout().is_none() {
+                bail!(
+                    "key `agent.encoder`: task.kind = {:?} has no images to encode (remove [agent.encoder])",
+                    self.task.kind()
+                );
+            }
+        }
         let tr = &self.training;
         validate::positive("training.episodes", tr.episodes)?;
         validate::positive("training.batch", tr.batch)?;
@@ -580,6 +706,9 @@ impl Config {
         )?;
         validate::range("training.gamma", tr.gamma, 0.0, 1.0, "in [0, 1]")?;
         validate::range("training.value_cost", tr.value_cost, 0.0, 1e6, ">= 0")?;
+        if let Some(c) = tr.critic_cost {
+            validate::range("training.critic_cost", c, 0.0, 1e6, ">= 0")?;
+        }
         validate::range("training.entropy_cost", tr.entropy_cost, 0.0, 1e6, ">= 0")?;
         validate::range(
             "training.grad_clip",
@@ -603,6 +732,24 @@ impl Config {
             "in (0, 1]",
         )?;
         validate::positive("evaluation.episodes", self.evaluation.episodes)?;
+        for (i, &s) in self.evaluation.stages.iter().enumerate() {
+            let key = format!("evaluation.stages[{i}]");
+            if i > 0 && s <= self.evaluation.stages[i - 1] {
+                bail!("key `{key}` = {s}: stages must be strictly increasing");
+            }
+            if s % tr.batch != 0 {
+                bail!(
+                    "key `{key}` = {s}: must be a multiple of training.batch = {} (the network changes once per batch)",
+                    tr.batch
+                );
+            }
+            if s > tr.episodes {
+                bail!(
+                    "key `{key}` = {s}: exceeds training.episodes = {} (with --episodes, pass a budget of at least the last stage)",
+                    tr.episodes
+                );
+            }
+        }
         validate::positive("seeds.count", self.seeds.count)?;
         for (i, c) in self.checks.iter().enumerate() {
             validate::finite(&format!("checks[{i}].threshold"), c.threshold)?;
@@ -625,8 +772,33 @@ impl Config {
             if let Some(n) = c.seeds {
                 validate::positive(&format!("{key}.seeds"), n)?;
             }
-            self.condition_task(c)
+            let task = self
+                .condition_task(c)
                 .map_err(|e| anyhow!("in condition `{}` ({key}.task): {e:#}", c.name))?;
+            if let Some(m) = &c.rpe_manipulation {
+                let key = format!("{key}.rpe_manipulation");
+                if self.agent.feedback != Feedback::Rpe {
+                    bail!(
+                        "key `{key}` (condition `{}`): manipulates the RPE input, which needs \
+                         agent.feedback = \"rpe\" (it is \"{}\")",
+                        c.name,
+                        self.agent.feedback
+                    );
+                }
+                validate::finite(&format!("{key}.add"), m.add)?;
+                let latents = crate::tasks::make_task(&task, crate::tasks::Phase::Test).latents();
+                if !latents.iter().any(|l| l.name == m.event) {
+                    let names: Vec<&str> = latents.iter().map(|l| l.name).collect();
+                    bail!(
+                        "key `{key}.event` = {:?} (condition `{}`): the task {:?} has no such \
+                         latent variable; it has: {}",
+                        m.event,
+                        c.name,
+                        task.kind(),
+                        names.join(", ")
+                    );
+                }
+            }
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, v) in self.variants.iter().enumerate() {
@@ -642,6 +814,16 @@ impl Config {
                 .map_err(|e| anyhow!("in variant `{}` ({key}): {e:#}", v.name))?;
         }
         Ok(())
+    }
+
+    /// The training stages (episodes) at which the network is tested: the
+    /// declared stages and the end of training; just the end without stages.
+    pub fn test_stages(&self) -> Vec<usize> {
+        let mut s = self.evaluation.stages.clone();
+        if s.last() != Some(&self.training.episodes) {
+            s.push(self.training.episodes);
+        }
+        s
     }
 
     /// The seeds of this run, in order.
@@ -703,6 +885,7 @@ impl Config {
                 task: self.task.clone(),
                 episodes: self.evaluation.episodes,
                 seeds: self.seeds.count,
+                rpe_manipulation: None,
             }]);
         }
         self.evaluation
@@ -714,6 +897,7 @@ impl Config {
                     task: self.condition_task(c)?,
                     episodes: c.episodes.unwrap_or(self.evaluation.episodes),
                     seeds: c.seeds.unwrap_or(self.seeds.count).min(self.seeds.count),
+                    rpe_manipulation: c.rpe_manipulation.clone(),
                 })
             })
             .collect()
@@ -728,4 +912,6 @@ pub struct TestCondition {
     pub episodes: usize,
     /// The first `seeds` seeds of the run are tested.
     pub seeds: usize,
+    /// The condition's manipulation of the RPE input, if any.
+    pub rpe_manipulation: Option<RpeManipulation>,
 }

@@ -2,7 +2,8 @@
 //!
 //! trials.parquet has one row per network step:
 //! seed, episode, step, trial, step_in_trial, obs_0.., action, reward, value,
-//! rpe, p_0.., the task's latent variables, and h_0.. when hidden states are recorded.
+//! rpe, [rpe_input], p_0.., the task's latent variables, and h_0.. when hidden
+//! states are recorded. `rpe_input` only with `agent.feedback = "rpe"`.
 
 use crate::agent::Workspace;
 use crate::tasks::{Latent, LatentKind, Task};
@@ -23,6 +24,10 @@ pub struct TrialTable {
     pub reward: Vec<f32>,
     pub value: Vec<f32>,
     pub rpe: Vec<f32>,
+    /// What the network received as its RPE input at each step (the previous
+    /// step's RPE plus any test manipulation; 0 at an episode's first step).
+    /// Recorded only for the RPE-input agent.
+    pub rpe_input: Option<Vec<f32>>,
     pub probs: Vec<Vec<f32>>,
     pub latent_specs: Vec<Latent>,
     pub latents: Vec<Vec<f64>>,
@@ -30,18 +35,21 @@ pub struct TrialTable {
 }
 
 impl TrialTable {
-    pub fn new(task: &dyn Task, hidden_units: usize) -> Self {
+    /// A table for `task`'s steps; `record_obs` keeps the observation columns,
+    /// `hidden_units` the first so many LSTM units.
+    pub fn new(task: &dyn Task, record_obs: bool, hidden_units: usize) -> Self {
         TrialTable {
             seed: vec![],
             episode: vec![],
             step: vec![],
             trial: vec![],
             step_in_trial: vec![],
-            obs: vec![vec![]; task.obs_dim()],
+            obs: vec![vec![]; if record_obs { task.obs_dim() } else { 0 }],
             action: vec![],
             reward: vec![],
             value: vec![],
             rpe: vec![],
+            rpe_input: None,
             probs: vec![vec![]; task.n_actions()],
             latent_specs: task.latents().to_vec(),
             latents: vec![vec![]; task.latents().len()],
@@ -57,6 +65,12 @@ impl TrialTable {
         self.seed.is_empty()
     }
 
+    /// Also record the column `rpe_input` (the RPE-input agent).
+    pub fn with_rpe_input(mut self) -> Self {
+        self.rpe_input = Some(vec![]);
+        self
+    }
+
     /// Append the first `keep` episodes of a finished rollout, numbering them
     /// from `first_episode`. The RPE is δ_t = r_t + γ v_{t+1} − v_t with v = 0
     /// after an episode's last step.
@@ -69,6 +83,23 @@ impl TrialTable {
         ws: &Workspace,
         gamma: f32,
     ) {
+        self.append_with_values(seed, first_episode, keep, ro, ws, &ws.value, gamma);
+    }
+
+    /// As `append`, with the values (and so the RPE) taken from `values` (row
+    /// `t * batch + b`; the RPE-input agent's critic) instead of the network's
+    /// value head.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_with_values(
+        &mut self,
+        seed: u64,
+        first_episode: u32,
+        keep: usize,
+        ro: &Rollout,
+        ws: &Workspace,
+        values: &[f32],
+        gamma: f32,
+    ) {
         let bn = ro.batch;
         for b in 0..keep {
             for t in 0..ro.n_steps {
@@ -78,7 +109,7 @@ impl TrialTable {
                 }
                 let next = row + bn;
                 let v_next = if t + 1 < ro.n_steps && ro.mask[next] > 0.0 {
-                    ws.value[next]
+                    values[next]
                 } else {
                     0.0
                 };
@@ -93,9 +124,16 @@ impl TrialTable {
                 }
                 self.action.push(ro.actions[row] as u32);
                 self.reward.push(ro.rewards[row]);
-                self.value.push(ws.value[row]);
-                self.rpe
-                    .push(ro.rewards[row] + gamma * v_next - ws.value[row]);
+                self.value.push(values[row]);
+                self.rpe.push(crate::agent::rpe(
+                    ro.rewards[row],
+                    values[row],
+                    v_next,
+                    gamma,
+                ));
+                if let Some(col) = &mut self.rpe_input {
+                    col.push(ro.feedback[row]);
+                }
                 for (col, v) in self.probs.iter_mut().zip(ws.policy(t, b)) {
                     col.push(*v);
                 }
@@ -126,6 +164,9 @@ impl TrialTable {
         cols.push(Column::new("reward".into(), self.reward));
         cols.push(Column::new("value".into(), self.value));
         cols.push(Column::new("rpe".into(), self.rpe));
+        if let Some(c) = self.rpe_input {
+            cols.push(Column::new("rpe_input".into(), c));
+        }
         for (i, c) in self.probs.into_iter().enumerate() {
             cols.push(Column::new(format!("p_{i}").into(), c));
         }

@@ -399,7 +399,11 @@ pub fn play_condition(
     let mut task_rng = rng_for(seed, stream::EVAL_TASK);
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
     let mut agent_rng = rng_for(seed, stream::REFERENCE);
-    let mut table = TrialTable::new(tasks[0].as_ref(), record_units);
+    let mut table = TrialTable::new(
+        tasks[0].as_ref(),
+        cfg.evaluation.record_observations,
+        record_units,
+    );
     let mut policy = vec![0.0f64; n_act];
     let mut policy32 = vec![0.0f32; n_act];
     let mut units = vec![0.0f64; n_units];
@@ -498,15 +502,23 @@ pub fn trial_table(cfg: &Config, player: &Player) -> Result<DataFrame> {
         let tables: Vec<DataFrame> = seeds
             .par_iter()
             .map(|&seed| {
-                crate::run::test_trials(&vcfg, variant.as_deref(), seed, |cond| match player {
-                    Player::UntrainedNetwork => Ok(train::evaluate_condition(
-                        &vcfg,
-                        cond,
-                        &train::initial_params(&vcfg, seed),
-                        seed,
-                    )),
-                    Player::Agent(make) => {
-                        play_condition(&vcfg, cond, seed, &|| make(&vcfg, variant.as_deref()))
+                let initial = match player {
+                    Player::UntrainedNetwork => Some(train::initial_params(&vcfg, seed)),
+                    Player::Agent(_) => None,
+                };
+                crate::run::test_trials(&vcfg, variant.as_deref(), seed, None, |cond| {
+                    match (player, &initial) {
+                        (Player::Agent(make), _) => {
+                            play_condition(&vcfg, cond, seed, &|| make(&vcfg, variant.as_deref()))
+                        }
+                        (_, Some((params, critic))) => Ok(train::evaluate_agent(
+                            &vcfg,
+                            cond,
+                            params,
+                            critic.as_ref(),
+                            seed,
+                        )),
+                        (Player::UntrainedNetwork, None) => unreachable!("initial weights made above"),
                     }
                 })
                 .with_context(|| format!("seed {seed}"))

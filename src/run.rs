@@ -249,6 +249,12 @@ impl Job {
         }
         p.join(format!("seed_{}.json", self.seed))
     }
+
+    /// The weights after `episodes` training episodes (`evaluation.stages`).
+    fn stage_checkpoint(&self, dir: &Path, episodes: usize) -> PathBuf {
+        self.checkpoint(dir)
+            .with_file_name(format!("seed_{}_episodes_{episodes}.json", self.seed))
+    }
 }
 
 /// What one job produced: the trained seed and its test trials (all conditions).
@@ -272,14 +278,16 @@ fn insert_labels(df: &mut DataFrame, labels: &[(&str, Option<&str>)]) -> Result<
     Ok(())
 }
 
-/// The test trials of one agent (a variant's network of one seed, or a
-/// reference agent) in every test condition that includes the seed, with the
-/// `variant` and `condition` columns where the experiment declares them.
-/// `play` plays one condition.
+/// The test trials of one agent (a variant's network of one seed at one
+/// training stage, or a reference agent) in every test condition that includes
+/// the seed, with the `variant` and `condition` columns where the experiment
+/// declares them and the `stage` column when `stage` is given. `play` plays
+/// one condition.
 pub fn test_trials(
     cfg: &Config,
     variant: Option<&str>,
     seed: u64,
+    stage: Option<usize>,
     mut play: impl FnMut(&crate::config::TestCondition) -> Result<record::TrialTable>,
 ) -> Result<DataFrame> {
     let mut trials: Option<DataFrame> = None;
@@ -293,6 +301,11 @@ pub fn test_trials(
             &mut df,
             &[("variant", variant), ("condition", cond.name.as_deref())],
         )?;
+        if let Some(stage) = stage {
+            let at = df.get_column_index("episode").unwrap_or(1);
+            let col = Column::new("stage".into(), vec![stage as u64; df.height()]);
+            df.insert_column(at, col)?;
+        }
         match &mut trials {
             None => trials = Some(df),
             Some(all) => {
@@ -361,9 +374,44 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                 }
                 pb.finish_with_message(done);
                 write_text_atomic(&job.checkpoint(dir), &trained.params.save_json()?)?;
-                let trials = test_trials(jcfg, job.variant.as_deref(), seed, |cond| {
-                    Ok(train::evaluate_condition(jcfg, cond, &trained.params, seed))
-                })?;
+                if let Some(critic) = &trained.critic {
+                    let path = job.checkpoint(dir).with_extension("critic.json");
+                    write_text_atomic(&path, &critic.save_json()?)?;
+                }
+                // The weights at each training stage (with `evaluation.stages`),
+                // then the final ones.
+                let has_stages = !jcfg.evaluation.stages.is_empty();
+                let mut stages: Vec<(usize, &crate::agent::Params)> =
+                    trained.snapshots.iter().map(|(s, p)| (*s, p)).collect();
+                stages.push((jcfg.training.episodes, &trained.params));
+                let mut trials: Option<DataFrame> = None;
+                for (stage, params) in stages {
+                    if has_stages && stage != jcfg.training.episodes {
+                        write_text_atomic(&job.stage_checkpoint(dir, stage), &params.save_json()?)?;
+                    }
+                    let df = test_trials(
+                        jcfg,
+                        job.variant.as_deref(),
+                        seed,
+                        has_stages.then_some(stage),
+                        |cond| {
+                            Ok(train::evaluate_agent(
+                                jcfg,
+                                cond,
+                                params,
+                                trained.critic.as_ref(),
+                                seed,
+                            ))
+                        },
+                    )?;
+                    match &mut trials {
+                        None => trials = Some(df),
+                        Some(all) => {
+                            all.vstack_mut(&df)?;
+                        }
+                    }
+                }
+                let trials = trials.context("no training stage")?;
                 Ok(JobResult {
                     variant: job.variant.clone(),
                     trained,

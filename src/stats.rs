@@ -10,27 +10,53 @@ use serde::{Deserialize, Serialize};
 /// the per-seed values it was computed from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Estimate {
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "nan_as_null")]
     pub ci_low: f64,
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(with = "nan_as_null")]
     pub ci_high: f64,
-    #[serde(deserialize_with = "nans_if_null")]
+    #[serde(with = "nan_as_null::vec")]
     pub per_seed: Vec<f64>,
 }
 
-/// JSON has no NaN: serde_json writes an undefined number (NaN) as `null`, so
-/// read `null` back as NaN (outcomes.json stays readable when a metric is undefined).
-fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
+/// JSON has no NaN: an undefined number (e.g. a statistic of an untrained
+/// network) is written as `null` and read back as NaN, so that outcomes.json
+/// always round-trips and an undefined value fails every check.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
 
-fn nans_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-    Ok(Vec::<Option<f64>>::deserialize(d)?
-        .into_iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect())
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub mod vec {
+        use serde::ser::SerializeSeq;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for x in v {
+                seq.serialize_element(&x.is_finite().then_some(*x))?;
+            }
+            seq.end()
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Ok(Vec::<Option<f64>>::deserialize(d)?
+                .into_iter()
+                .map(|x| x.unwrap_or(f64::NAN))
+                .collect())
+        }
+    }
 }
 
 impl Estimate {
@@ -732,6 +758,24 @@ mod tests {
     use rand_distr::{Distribution, Normal};
 
     #[test]
+    fn an_undefined_estimate_round_trips_through_json() {
+        let e = Estimate {
+            mean: f64::NAN,
+            ci_low: 1.0,
+            ci_high: f64::INFINITY,
+            per_seed: vec![0.5, f64::NAN],
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"mean":null,"ci_low":1.0,"ci_high":null,"per_seed":[0.5,null]}"#
+        );
+        let back: Estimate = serde_json::from_str(&text).unwrap();
+        assert!(back.mean.is_nan() && back.ci_high.is_nan() && back.per_seed[1].is_nan());
+        assert_eq!((back.ci_low, back.per_seed[0]), (1.0, 0.5));
+    }
+
+    #[test]
     fn bootstrap_ci_covers_mean_and_is_reproducible() {
         let v = [0.1, 0.4, 0.35, 0.8, 0.5, 0.45, 0.3, 0.6];
         let e = bootstrap_mean(&v, 5000, 7);
@@ -907,14 +951,5 @@ mod tests {
             500,
         );
         assert!((x[0] - 1.0).abs() < 1e-5 && v.is_finite(), "{x:?} {v}");
-    }
-
-    #[test]
-    fn an_undefined_estimate_survives_outcomes_json() {
-        let e = bootstrap_mean(&[1.0, f64::NAN], 100, 1);
-        let text = serde_json::to_string(&e).unwrap();
-        assert!(text.contains("null"));
-        let back: Estimate = serde_json::from_str(&text).unwrap();
-        assert!(back.mean.is_nan() && back.per_seed[0] == 1.0 && back.per_seed[1].is_nan());
     }
 }

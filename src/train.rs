@@ -4,8 +4,11 @@
 //! (rollout + backward + optimiser) uses buffers allocated once per seed and
 //! neither allocates nor logs.
 
-use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData, Workspace};
-use crate::config::{Config, TestCondition};
+use crate::agent::{
+    self, a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, EncoderParams, Optim, Params,
+    RolloutData, Workspace,
+};
+use crate::config::{Config, Feedback, TestCondition};
 use crate::record::TrialTable;
 use crate::tasks::{make_task, Phase, Task, TaskConfig, TaskRng};
 use anyhow::{bail, Result};
@@ -21,9 +24,11 @@ pub mod stream {
     pub const TRAIN_POLICY: u64 = 3;
     pub const EVAL_TASK: u64 = 4;
     pub const EVAL_POLICY: u64 = 5;
+    /// The critic's initialisation (`agent.feedback = "rpe"` only).
+    pub const CRITIC_INIT: u64 = 6;
     /// Reference agents' own randomness (e.g. Thompson samples), beside the
     /// test's task and policy streams (`references`).
-    pub const REFERENCE: u64 = 6;
+    pub const REFERENCE: u64 = 7;
 }
 
 pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
@@ -33,10 +38,34 @@ pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
 }
 
 /// Network input at step t: [observation, one-hot previous action, previous
-/// reward, (optional) t / max_steps]. Previous action and reward are zero at
-/// the start of every episode.
+/// outcome, (optional) t / max_steps]. The previous outcome is the previous
+/// reward, or per `agent.feedback` the previous RPE or zero. Previous action and
+/// outcome are zero at the start of every episode.
 pub fn input_dim(task: &dyn Task, time_input: bool) -> usize {
     task.obs_dim() + task.n_actions() + 1 + time_input as usize
+}
+
+/// The initial parameters of a network for `task`: the LSTM and heads, and the
+/// image encoder if the config asks for one (drawn after them from the same
+/// stream, so that networks without an encoder are unchanged).
+pub fn init_params(cfg: &Config, task: &dyn Task, rng: &mut TaskRng) -> Params {
+    let raw = input_dim(task, cfg.agent.time_input);
+    let layout = task.image_layout();
+    match (&cfg.agent.encoder, layout) {
+        (Some(e), Some(img)) => {
+            let n_in = raw - img.count * img.pixels() + img.count * e.features;
+            let mut p = Params::init(n_in, cfg.agent.hidden, task.n_actions(), rng);
+            p.encoder = Some(EncoderParams::init(
+                img.count,
+                img.pixels(),
+                e.hidden,
+                e.features,
+                rng,
+            ));
+            p
+        }
+        _ => Params::init(raw, cfg.agent.hidden, task.n_actions(), rng),
+    }
 }
 
 /// Everything one batch of lock-step episodes produced, row `t * B + b`.
@@ -50,6 +79,9 @@ pub struct Rollout {
     pub obs: Vec<f32>,
     pub position: Vec<(u32, u32)>,
     pub latents: Vec<f64>,
+    /// What the network received in its previous-outcome input at each step:
+    /// the previous reward, RPE (with any test manipulation added) or zero.
+    pub feedback: Vec<f32>,
     obs_dim: usize,
     n_latents: usize,
 }
@@ -67,6 +99,7 @@ impl Rollout {
             obs: vec![0.0; rows * task.obs_dim()],
             position: vec![(0, 0); rows],
             latents: vec![0.0; rows * task.latents().len()],
+            feedback: vec![0.0; rows],
             obs_dim: task.obs_dim(),
             n_latents: task.latents().len(),
         }
@@ -108,10 +141,34 @@ pub fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
     probs.len() - 1
 }
 
-/// Run one batch of episodes to completion with parameters `p` (not changed).
+/// The network's previous-outcome input (`agent.feedback`) and what producing
+/// it needs: for the RPE input, the critic's buffers, γ and a test condition's
+/// manipulation.
+pub struct FeedbackInput {
+    pub mode: Feedback,
+    /// The critic's forward and backward buffers (mode "rpe" only).
+    pub critic: Option<CriticWorkspace>,
+    pub gamma: f32,
+    /// Test manipulation of the RPE input: (latent column of the event, value
+    /// added to the RPE the network receives after each step where it is non-zero).
+    pub manipulation: Option<(usize, f32)>,
+}
+
+/// Run one batch of episodes to completion with parameters `p` (and, for the
+/// RPE input, the critic's `critic`; neither is changed).
+///
+/// Each step t: every running episode's input row is built, [observation,
+/// one-hot previous action, previous reward, time]; for the RPE input the
+/// critic first reads that row (so it sees the reward, never the RPE), which
+/// gives v_t and so δ_{t−1} = r_{t−1} + γ v_t − v_{t−1}; the reward slot is then
+/// overwritten with δ_{t−1} (plus the manipulation after an event) for the
+/// actor. The actor steps, samples its actions, and the tasks step.
+#[allow(clippy::too_many_arguments)]
 pub fn run_episodes(
     p: &Params,
+    critic: Option<&Params>,
     ws: &mut Workspace,
+    fb: &mut FeedbackInput,
     tasks: &mut [Box<dyn Task>],
     ro: &mut Rollout,
     task_rng: &mut TaskRng,
@@ -122,6 +179,7 @@ pub fn run_episodes(
     let max_steps = tasks[0].max_steps();
     let n_act = tasks[0].n_actions();
     let obs_dim = tasks[0].obs_dim();
+    let slot = obs_dim + n_act;
     let mut alive = [true; 256];
     for task in tasks.iter_mut() {
         task.reset(task_rng);
@@ -139,13 +197,38 @@ pub fn run_episodes(
             if t > 0 {
                 let prev = (t - 1) * b_n + b;
                 x[obs_dim + ro.actions[prev]] = 1.0;
-                x[obs_dim + n_act] = ro.rewards[prev];
+                // The critic (RPE input) reads the reward too; "none" reads nothing.
+                if fb.mode != Feedback::None {
+                    x[slot] = ro.rewards[prev];
+                }
             }
             if time_input {
                 x[obs_dim + n_act + 1] = t as f32 / max_steps as f32;
             }
             let row = t * b_n + b;
             ro.obs[row * obs_dim..(row + 1) * obs_dim].copy_from_slice(&x[..obs_dim]);
+        }
+        if let Some(cws) = fb.critic.as_mut() {
+            let cp = critic.expect("the RPE input needs the critic's parameters");
+            cws.forward_step(cp, t, ro.x.view());
+            for (b, _) in alive[..b_n].iter().enumerate().filter(|(_, &a)| a && t > 0) {
+                let prev = (t - 1) * b_n + b;
+                let mut delta = agent::rpe(
+                    ro.rewards[prev],
+                    cws.value(t - 1, b),
+                    cws.value(t, b),
+                    fb.gamma,
+                );
+                if let Some((event, add)) = fb.manipulation {
+                    if ro.latent_row(prev)[event] != 0.0 {
+                        delta += add;
+                    }
+                }
+                ro.x[[b, slot]] = delta;
+            }
+        }
+        for b in 0..b_n {
+            ro.feedback[t * b_n + b] = ro.x[[b, slot]];
         }
         ws.forward_step(p, t, ro.x.view());
         for b in 0..b_n {
@@ -188,6 +271,11 @@ pub struct UpdateRow {
 pub struct TrainedSeed {
     pub seed: u64,
     pub params: Params,
+    /// The critic of the RPE input (`agent.feedback = "rpe"`), else None.
+    pub critic: Option<Params>,
+    /// The weights at each declared `evaluation.stages` entry (training
+    /// episodes, weights), in order; empty without stages.
+    pub snapshots: Vec<(usize, Params)>,
     pub curve: Vec<UpdateRow>,
     /// Network steps and task trials of training.
     pub env_steps: u64,
@@ -201,32 +289,65 @@ pub struct LockStep {
     pub ws: Workspace,
     pub ro: Rollout,
     pub time_input: bool,
+    /// The previous-outcome input (and, for the RPE input, the critic's buffers).
+    pub feedback: FeedbackInput,
 }
 
 impl LockStep {
-    pub fn new(cfg: &Config, phase: Phase, params: &Params) -> Self {
-        Self::with_task(cfg, &cfg.task, phase, params)
+    /// For the RPE input (`agent.feedback = "rpe"`), `critic` must be the critic's
+    /// parameters (it sizes the critic's buffers).
+    pub fn new(cfg: &Config, phase: Phase, params: &Params, critic: Option<&Params>) -> Self {
+        Self::with_task(cfg, &cfg.task, phase, params, critic)
     }
 
     /// As `new`, with another task config (a test condition's).
-    pub fn with_task(cfg: &Config, task: &TaskConfig, phase: Phase, params: &Params) -> Self {
+    pub fn with_task(
+        cfg: &Config,
+        task: &TaskConfig,
+        phase: Phase,
+        params: &Params,
+        critic: Option<&Params>,
+    ) -> Self {
         let batch = cfg.training.batch;
         let tasks: Vec<Box<dyn Task>> = (0..batch).map(|_| make_task(task, phase)).collect();
-        let ws = Workspace::new(params, batch, tasks[0].max_steps());
+        let max_steps = tasks[0].max_steps();
+        let ws = Workspace::new(params, batch, max_steps);
         let ro = Rollout::new(tasks[0].as_ref(), batch, cfg.agent.time_input);
+        let critic = match cfg.agent.feedback {
+            Feedback::Rpe => {
+                let cp = critic.expect("agent.feedback = \"rpe\" needs the critic's parameters");
+                Some(CriticWorkspace::new(cp, batch, max_steps))
+            }
+            _ => None,
+        };
         LockStep {
             tasks,
             ws,
             ro,
             time_input: cfg.agent.time_input,
+            feedback: FeedbackInput {
+                mode: cfg.agent.feedback,
+                critic,
+                gamma: cfg.training.gamma as f32,
+                manipulation: None,
+            },
         }
     }
 
-    /// Run one batch of episodes with `params` (not changed).
-    pub fn run(&mut self, params: &Params, task_rng: &mut TaskRng, policy_rng: &mut TaskRng) {
+    /// Run one batch of episodes with `params` (and the RPE input's `critic`);
+    /// neither is changed.
+    pub fn run(
+        &mut self,
+        params: &Params,
+        critic: Option<&Params>,
+        task_rng: &mut TaskRng,
+        policy_rng: &mut TaskRng,
+    ) {
         run_episodes(
             params,
+            critic,
             &mut self.ws,
+            &mut self.feedback,
             &mut self.tasks,
             &mut self.ro,
             task_rng,
@@ -253,42 +374,56 @@ pub struct UpdateStats {
 /// loss and its gradient, clipping, and the optimiser.
 pub struct Trainer {
     pub params: Params,
+    /// The critic of the RPE input (`agent.feedback = "rpe"`), its gradient and optimiser.
+    pub critic: Option<Params>,
+    critic_grad: Option<Params>,
+    critic_opt: Option<Optim>,
     grad: Params,
     opt: Optim,
     bufs: A2cBuffers,
     env: LockStep,
     hyper: A2cHyper,
+    /// Weight of the RPE input's critic loss (`training.critic_cost`).
+    critic_cost: f32,
     grad_clip: f64,
     task_rng: TaskRng,
     policy_rng: TaskRng,
 }
 
-/// The network's weights before training (seed's initialisation stream).
-pub fn initial_params(cfg: &Config, seed: u64) -> Params {
+/// The network's weights before training (the seed's initialisation stream)
+/// and the RPE input's critic (its own stream; `agent.feedback = "rpe"` only).
+pub fn initial_params(cfg: &Config, seed: u64) -> (Params, Option<Params>) {
     let probe = make_task(&cfg.task, Phase::Train);
+    let params = init_params(cfg, probe.as_ref(), &mut rng_for(seed, stream::INIT));
+    // The critic reads the same input as the standard agent (the reward, never the RPE).
     let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
-    Params::init(
-        n_in,
-        cfg.agent.hidden,
-        probe.n_actions(),
-        &mut rng_for(seed, stream::INIT),
-    )
+    let critic = cfg
+        .agent
+        .critic_units()
+        .map(|h| critic::init(n_in, h, &mut rng_for(seed, stream::CRITIC_INIT)));
+    (params, critic)
 }
 
 impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
         let tr = &cfg.training;
-        let params = initial_params(cfg, seed);
-        let env = LockStep::new(cfg, Phase::Train, &params);
-        Trainer {
-            grad: params.zeros_like(),
-            opt: Optim::new(
+        let (params, critic) = initial_params(cfg, seed);
+        let env = LockStep::new(cfg, Phase::Train, &params, critic.as_ref());
+        let optim = |like: &Params| {
+            Optim::new(
                 tr.optimizer,
                 tr.learning_rate,
                 tr.rmsprop_decay,
                 tr.optimizer_eps,
-                &params,
-            ),
+                like,
+            )
+        };
+        Trainer {
+            grad: params.zeros_like(),
+            opt: optim(&params),
+            critic_grad: critic.as_ref().map(Params::zeros_like),
+            critic_opt: critic.as_ref().map(optim),
+            critic,
             bufs: A2cBuffers::new(&env.ws),
             env,
             hyper: A2cHyper {
@@ -296,6 +431,7 @@ impl Trainer {
                 value_cost: tr.value_cost as f32,
                 entropy_cost: tr.entropy_cost as f32,
             },
+            critic_cost: tr.critic_cost.unwrap_or(1.0) as f32,
             grad_clip: tr.grad_clip,
             task_rng: rng_for(seed, stream::TRAIN_TASK),
             policy_rng: rng_for(seed, stream::TRAIN_POLICY),
@@ -305,8 +441,12 @@ impl Trainer {
 
     /// One update. The parameters are left untouched if the loss or gradient is not finite.
     pub fn update(&mut self) -> UpdateStats {
-        self.env
-            .run(&self.params, &mut self.task_rng, &mut self.policy_rng);
+        self.env.run(
+            &self.params,
+            self.critic.as_ref(),
+            &mut self.task_rng,
+            &mut self.policy_rng,
+        );
         let ro = &self.env.ro;
         let data = RolloutData {
             n_steps: ro.n_steps,
@@ -314,18 +454,64 @@ impl Trainer {
             rewards: &ro.rewards,
             mask: &ro.mask,
         };
-        let loss = a2c::loss_and_grad(
-            &self.params,
-            &mut self.env.ws,
-            &mut self.bufs,
-            &data,
-            self.hyper,
-            &mut self.grad,
-        );
-        let grad_norm = Optim::clip(&mut self.grad, self.grad_clip);
-        if loss.total.is_finite() && grad_norm.is_finite() {
-            self.opt.apply(&mut self.params, &self.grad);
-        }
+        let (loss, grad_norm) = match (&self.critic, &mut self.env.feedback.critic) {
+            (None, _) | (_, None) => {
+                let loss = a2c::loss_and_grad(
+                    &self.params,
+                    &mut self.env.ws,
+                    &mut self.bufs,
+                    &data,
+                    self.hyper,
+                    &mut self.grad,
+                );
+                let grad_norm = Optim::clip(&mut self.grad, self.grad_clip);
+                if loss.total.is_finite() && grad_norm.is_finite() {
+                    self.opt.apply(&mut self.params, &self.grad);
+                }
+                (loss, grad_norm)
+            }
+            (Some(critic), Some(cws)) => {
+                // RPE input (src/agent/critic.rs): the actor's advantage is
+                // R_t − v_t of the critic; its own value head is unused (cost 0).
+                let actor_hyper = A2cHyper {
+                    value_cost: 0.0,
+                    ..self.hyper
+                };
+                let mut loss = a2c::loss_and_grad_with_baseline(
+                    &self.params,
+                    &mut self.env.ws,
+                    &mut self.bufs,
+                    &data,
+                    Some(cws.values()),
+                    actor_hyper,
+                    &mut self.grad,
+                );
+                let cgrad = self.critic_grad.as_mut().expect("critic gradient");
+                let value_loss = cws.loss_and_grad(
+                    critic,
+                    &self.bufs.returns,
+                    data.mask,
+                    data.n_steps,
+                    self.critic_cost,
+                    cgrad,
+                );
+                loss.value_loss = value_loss;
+                loss.total += self.critic_cost as f64 * value_loss;
+                // One global norm over actor and critic, clipped together.
+                let grad_norm = self.grad.global_norm().hypot(cgrad.global_norm());
+                if self.grad_clip > 0.0 && grad_norm > self.grad_clip {
+                    let s = (self.grad_clip / grad_norm) as f32;
+                    self.grad.scale(s);
+                    cgrad.scale(s);
+                }
+                if loss.total.is_finite() && grad_norm.is_finite() {
+                    self.opt.apply(&mut self.params, &self.grad);
+                    let copt = self.critic_opt.as_mut().expect("critic optimiser");
+                    copt.apply(self.critic.as_mut().expect("critic"), cgrad);
+                }
+                (loss, grad_norm)
+            }
+        };
         let rows = ro.n_steps * ro.batch;
         let (env_steps, trials) = ro.counts();
         UpdateStats {
@@ -352,7 +538,19 @@ pub fn train_seed(
     let start = Instant::now();
     let mut env_steps = 0u64;
     let mut trials = 0u64;
+    // Stages at the end of training are the final weights, kept below.
+    let mut stages = cfg
+        .evaluation
+        .stages
+        .iter()
+        .copied()
+        .filter(|&s| s < cfg.training.episodes)
+        .peekable();
+    let mut snapshots = vec![];
     for update in 0..n_updates {
+        while let Some(s) = stages.next_if(|&s| s <= update * batch) {
+            snapshots.push((s, trainer.params.clone()));
+        }
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
         if !st.loss.total.is_finite() || !st.grad_norm.is_finite() {
@@ -382,12 +580,14 @@ pub fn train_seed(
         });
         on_update(episodes, sps, mean_reward);
     }
-    if !trainer.params.all_finite() {
+    if !trainer.params.all_finite() || trainer.critic.as_ref().is_some_and(|c| !c.all_finite()) {
         bail!("seed {seed}: parameters became non-finite during training");
     }
     Ok(TrainedSeed {
         seed,
         params: trainer.params,
+        critic: trainer.critic,
+        snapshots,
         curve,
         env_steps,
         trials,
@@ -396,23 +596,49 @@ pub fn train_seed(
 }
 
 /// Frozen-weight evaluation of the test as configured (its first condition
-/// if it declares several).
+/// if it declares several). For the RPE input, use `evaluate_agent`.
 pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> Result<TrialTable> {
     let cond = &cfg.test_conditions()?[0];
+    if cfg.agent.feedback == Feedback::Rpe {
+        bail!("agent.feedback = \"rpe\": the evaluation needs the critic (train::evaluate_agent)");
+    }
     Ok(evaluate_condition(cfg, cond, params, seed))
 }
 
-/// Frozen-weight evaluation in one test condition: fresh task instances, the
-/// trained parameters borrowed immutably, every step recorded. The random
-/// streams restart from the seed in every condition.
+/// Frozen-weight evaluation in one test condition, for agents without a critic
+/// (see `evaluate_agent`).
 pub fn evaluate_condition(
     cfg: &Config,
     cond: &TestCondition,
     params: &Params,
     seed: u64,
 ) -> TrialTable {
+    evaluate_agent(cfg, cond, params, None, seed)
+}
+
+/// Frozen-weight evaluation in one test condition: fresh task instances, the
+/// trained parameters (and the RPE input's critic) borrowed immutably, every
+/// step recorded. The random streams restart from the seed in every condition.
+/// With the RPE input, trials.parquet's `value` and `rpe` are the critic's and
+/// `rpe_input` is what the network received (with the condition's manipulation).
+pub fn evaluate_agent(
+    cfg: &Config,
+    cond: &TestCondition,
+    params: &Params,
+    critic: Option<&Params>,
+    seed: u64,
+) -> TrialTable {
     let batch = cfg.training.batch;
-    let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, params);
+    let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, params, critic);
+    if let Some(m) = &cond.rpe_manipulation {
+        // Validated with the config: the event is one of the task's latents.
+        let event = env.tasks[0]
+            .latents()
+            .iter()
+            .position(|l| l.name == m.event)
+            .expect("validated manipulation event");
+        env.feedback.manipulation = Some((event, m.add as f32));
+    }
     let mut task_rng = rng_for(seed, stream::EVAL_TASK);
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
     let hidden = if cfg.evaluation.record_hidden {
@@ -420,14 +646,26 @@ pub fn evaluate_condition(
     } else {
         0
     };
-    let mut table = TrialTable::new(env.tasks[0].as_ref(), hidden);
+    let mut table = TrialTable::new(
+        env.tasks[0].as_ref(),
+        cfg.evaluation.record_observations,
+        hidden,
+    );
+    if cfg.agent.feedback == Feedback::Rpe {
+        table = table.with_rpe_input();
+    }
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cond.episodes;
     let mut done = 0;
     while done < n_episodes {
-        env.run(params, &mut task_rng, &mut policy_rng);
+        env.run(params, critic, &mut task_rng, &mut policy_rng);
         let keep = batch.min(n_episodes - done);
-        table.append(seed, done as u32, keep, &env.ro, &env.ws, gamma);
+        // The recorded value and RPE are the critic's when there is one.
+        let values = match &env.feedback.critic {
+            Some(cws) => cws.values(),
+            None => &env.ws.value[..],
+        };
+        table.append_with_values(seed, done as u32, keep, &env.ro, &env.ws, values, gamma);
         done += keep;
     }
     table

@@ -27,7 +27,10 @@
 //! production does not have.
 
 use metarl::agent::params::TENSOR_NAMES;
-use metarl::agent::{a2c, A2cBuffers, A2cHyper, Params, RolloutData, Workspace};
+use metarl::agent::{
+    a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, EncoderParams, Params, RolloutData,
+    Workspace,
+};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -48,6 +51,11 @@ const HYPER: A2cHyper = A2cHyper {
     value_cost: 0.4,
     entropy_cost: 0.3,
 };
+/// The RPE-input agent (src/agent/critic.rs): the critic's LSTM size (not H, so
+/// that a mix-up of the two networks shows) and its loss weight (not value_cost,
+/// for the same reason; sizeable, see HYPER).
+const HC: usize = 5;
+const CRITIC_COST: f32 = 0.7;
 
 // ---------------------------------------------------------------------------
 // Tolerances: the analytic gradient is computed in f32, the finite differences
@@ -81,25 +89,79 @@ const DIR: f64 = 1e-5;
 
 struct Fixture {
     params: Params,
+    /// Raw inputs per step, B × (with an encoder: the images' pixels, then the rest).
     x: Vec<Array2<f32>>,
     actions: Vec<usize>,
     rewards: Vec<f32>,
     mask: Vec<f32>,
+    /// The RPE-input agent's critic and its inputs (the network reads `x`, whose
+    /// outcome slot the rollout fills with the critic's RPE: data to the network).
+    critic: Params,
+    xc: Vec<Array2<f32>>,
 }
 
+/// The image-encoder fixture (src/agent/encoder.rs): two images of 2×2 pixels,
+/// 3 hidden ReLU units and 2 linear features per image; the LSTM reads
+/// [features of image 1, features of image 2, 1 more input] (N_IN = 5 again).
+const ENC_IMAGES: usize = 2;
+const ENC_PIXELS: usize = 4;
+const ENC_HIDDEN: usize = 3;
+const ENC_FEATURES: usize = 2;
+/// No hidden pre-activation of the encoder fixture lies within this distance of
+/// the ReLU's kink at 0, so that the finite differences (parameter shifts up to
+/// 4·FD_STEP along directions with entries ≤ 1, moving a pre-activation by at
+/// most 4·FD_STEP·(ENC_PIXELS + 1) = 0.02) never cross it.
+const KINK_MARGIN: f32 = 0.05;
+
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+fn fixture_with(encoder: bool) -> Fixture {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut params = Params::init(N_IN, H, A, &mut rng);
     // Larger heads than the default init so that every term has a sizeable gradient.
     params.w_pi.mapv_inplace(|_| rng.random_range(-0.8..0.8));
     params.b_pi.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+    if encoder {
+        let mut e = EncoderParams::init(ENC_IMAGES, ENC_PIXELS, ENC_HIDDEN, ENC_FEATURES, &mut rng);
+        // Non-zero biases (the init leaves them at 0), so that their gradients are tested too.
+        e.b1.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+        e.b2.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+        params.encoder = Some(e);
+    }
+    let n_raw = params.raw_input_dim();
     let x = (0..T)
-        .map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0)))
+        .map(|_| {
+            let mut x = Array2::from_shape_fn((B, n_raw), |_| rng.random_range(-1.0..1.0));
+            if let Some(e) = &params.encoder {
+                // Redraw any image whose hidden pre-activations come near the kink.
+                for mut row in x.rows_mut() {
+                    for k in 0..ENC_IMAGES {
+                        let mut img =
+                            row.slice_mut(ndarray::s![k * ENC_PIXELS..(k + 1) * ENC_PIXELS]);
+                        while (0..ENC_HIDDEN)
+                            .any(|j| (e.w1.row(j).dot(&img) + e.b1[j]).abs() < KINK_MARGIN)
+                        {
+                            img.mapv_inplace(|_| rng.random_range(-1.0..1.0));
+                        }
+                    }
+                }
+            }
+            x
+        })
         .collect();
     let actions = (0..T * B).map(|_| rng.random_range(0..A)).collect();
     let rewards = (0..T * B).map(|_| rng.random_range(-1.0..1.0)).collect();
     let mask = (0..T * B)
         .map(|row| if row / B < LENGTHS[row % B] { 1.0 } else { 0.0 })
+        .collect();
+    // Drawn after everything above, which is therefore unchanged by the critic.
+    let mut critic = critic::init(N_IN, HC, &mut rng);
+    critic.w_v.mapv_inplace(|_| rng.random_range(-0.8..0.8));
+    critic.b_v.mapv_inplace(|_| rng.random_range(-0.5..0.5));
+    let xc = (0..T)
+        .map(|_| Array2::from_shape_fn((B, N_IN), |_| rng.random_range(-1.0..1.0)))
         .collect();
     Fixture {
         params,
@@ -107,6 +169,8 @@ fn fixture() -> Fixture {
         actions,
         rewards,
         mask,
+        critic,
+        xc,
     }
 }
 
@@ -139,10 +203,68 @@ fn analytic(f: &Fixture) -> (Params, Vec<f64>) {
     (grad, adv)
 }
 
+/// The RPE-input agent's production gradients (network, critic) and the
+/// critic's values: the network's loss with the critic's baseline and no value
+/// term, and the critic's value loss, as `train::Trainer::update` computes them.
+fn analytic_rpe(f: &Fixture) -> (Params, Params, Vec<f64>) {
+    let mut ws = forward(&f.params, f);
+    let mut cws = CriticWorkspace::new(&f.critic, B, T);
+    for t in 0..T {
+        cws.forward_step(&f.critic, t, f.xc[t].view());
+    }
+    let mut bufs = A2cBuffers::new(&ws);
+    let data = RolloutData {
+        n_steps: T,
+        actions: &f.actions,
+        rewards: &f.rewards,
+        mask: &f.mask,
+    };
+    let hyper = A2cHyper {
+        value_cost: 0.0,
+        ..HYPER
+    };
+    let mut grad = f.params.zeros_like();
+    a2c::loss_and_grad_with_baseline(
+        &f.params,
+        &mut ws,
+        &mut bufs,
+        &data,
+        Some(cws.values()),
+        hyper,
+        &mut grad,
+    );
+    let mut cgrad = f.critic.zeros_like();
+    cws.loss_and_grad(
+        &f.critic,
+        &bufs.returns,
+        &f.mask,
+        T,
+        CRITIC_COST,
+        &mut cgrad,
+    );
+    let values = cws.values()[..T * B].iter().map(|&v| v as f64).collect();
+    (grad, cgrad, values)
+}
+
+/// The RPE-input agent's trained tensors by name: the network's LSTM and policy
+/// head (its value head is unused and must get no gradient:
+/// `rpe_input_agent_network_value_head_gets_no_gradient`) and the critic's.
+fn rpe_tensors(net: &Params, critic: &Params) -> Tensors {
+    let t = net.tensors();
+    let mut names: Vec<&'static str> = TENSOR_NAMES[..4].to_vec();
+    let mut tensors: Vec<&[f32]> = t[..4].to_vec();
+    names.extend(critic::TENSOR_NAMES);
+    tensors.extend(critic::tensors(critic));
+    Tensors::named(&names, &tensors)
+}
+
 // ---------------------------------------------------------------------------
 // The reference (f64), written from shared/SPEC.md and the docs of `Params`
 // (gate rows [input, forget, cell candidate, output] acting on [x_t, h_{t−1}];
-// softmax policy and linear value on h_t), not from the production code.
+// softmax policy and linear value on h_t) and of `EncoderParams` (each image:
+// a = relu(W1·image + b1), features = W2·a + b2, the same weights for every
+// image; the LSTM reads [features of each image, the rest of the input]), not
+// from the production code.
 
 /// Parameters by name, in f64.
 #[derive(Clone)]
@@ -161,8 +283,28 @@ impl Tensors {
         )
     }
 
+    /// The tensors this network has (the encoder's are empty without an encoder
+    /// and left out).
     fn of(p: &Params) -> Self {
-        Tensors::named(&TENSOR_NAMES, &p.tensors())
+        let all = p.tensors();
+        let (names, tensors): (Vec<&'static str>, Vec<&[f32]>) = TENSOR_NAMES
+            .iter()
+            .zip(all.iter())
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(n, t)| (*n, *t))
+            .unzip();
+        Tensors::named(&names, &tensors)
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| *n == name)
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.0
+            .iter()
+            .position(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no tensor `{name}`"))
     }
 
     fn get(&self, name: &str) -> &[f64] {
@@ -190,6 +332,33 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// The LSTM input for one raw input row: the row itself, or, with an encoder,
+/// [features of image 1, features of image 2, the rest of the row].
+fn reference_input(p: &Tensors, raw: &[f64]) -> Vec<f64> {
+    if !p.has("encoder.w1") {
+        return raw.to_vec();
+    }
+    let (w1, b1) = (p.get("encoder.w1"), p.get("encoder.b1"));
+    let (w2, b2) = (p.get("encoder.w2"), p.get("encoder.b2"));
+    let (n_hidden, n_feat) = (b1.len(), b2.len());
+    let n_pix = w1.len() / n_hidden;
+    let mut z = Vec::new();
+    for k in 0..ENC_IMAGES {
+        let img = &raw[k * n_pix..(k + 1) * n_pix];
+        let a: Vec<f64> = (0..n_hidden)
+            .map(|j| (b1[j] + (0..n_pix).map(|i| w1[j * n_pix + i] * img[i]).sum::<f64>()).max(0.0))
+            .collect();
+        z.extend((0..n_feat).map(|m| {
+            b2[m]
+                + (0..n_hidden)
+                    .map(|j| w2[m * n_hidden + j] * a[j])
+                    .sum::<f64>()
+        }));
+    }
+    z.extend_from_slice(&raw[ENC_IMAGES * n_pix..]);
+    z
+}
+
 /// What the reference computes at one step of one episode.
 struct RefStep {
     log_probs: Vec<f64>,
@@ -199,9 +368,25 @@ struct RefStep {
 /// Runs every episode (batch row) separately from zero state for T steps;
 /// returns the steps in rollout order, row t·B + b.
 fn reference_forward(p: &Tensors, f: &Fixture) -> Vec<RefStep> {
-    let (w, bias) = (p.get("lstm.w"), p.get("lstm.b"));
-    let (w_pi, b_pi) = (p.get("policy.w"), p.get("policy.b"));
-    let (w_v, b_v) = (p.get("value.w"), p.get("value.b"));
+    reference_network(p, "", &f.x)
+}
+
+/// The network whose tensors are named `<prefix>lstm.w` etc. on inputs `x`; a
+/// network without a policy head (the critic) gets empty log-probabilities,
+/// one without a value head (the RPE-input agent's network) value 0.
+fn reference_network(p: &Tensors, prefix: &str, x: &[Array2<f32>]) -> Vec<RefStep> {
+    let name = |n: &str| format!("{prefix}{n}");
+    let (w, bias) = (p.get(&name("lstm.w")), p.get(&name("lstm.b")));
+    let no_head: &[f64] = &[];
+    let head = |n: &str| {
+        if p.has(&name(n)) {
+            p.get(&name(n))
+        } else {
+            no_head
+        }
+    };
+    let (w_pi, b_pi) = (head("policy.w"), head("policy.b"));
+    let (w_v, b_v) = (head("value.w"), head("value.b"));
     let hh = bias.len() / 4;
     let n_z = w.len() / (4 * hh);
     let n_a = b_pi.len();
@@ -211,7 +396,13 @@ fn reference_forward(p: &Tensors, f: &Fixture) -> Vec<RefStep> {
         let mut c = vec![0.0f64; hh];
         for t in 0..T {
             // z = [x_t, h_{t−1}]
-            let mut z: Vec<f64> = f.x[t].row(b).iter().map(|&v| v as f64).collect();
+            // The network's own encoder, if any (the critic has none).
+            let raw: Vec<f64> = x[t].row(b).iter().map(|&v| v as f64).collect();
+            let mut z = if prefix.is_empty() {
+                reference_input(p, &raw)
+            } else {
+                raw
+            };
             z.extend_from_slice(&h);
             assert_eq!(z.len(), n_z);
             let pre = |r: usize| bias[r] + (0..n_z).map(|k| w[r * n_z + k] * z[k]).sum::<f64>();
@@ -227,9 +418,13 @@ fn reference_forward(p: &Tensors, f: &Fixture) -> Vec<RefStep> {
                 .map(|k| b_pi[k] + (0..hh).map(|j| w_pi[k * hh + j] * h[j]).sum::<f64>())
                 .collect();
             let log_z = logits.iter().map(|l| l.exp()).sum::<f64>().ln();
+            let value = match b_v.first() {
+                Some(b0) => b0 + (0..hh).map(|j| w_v[j] * h[j]).sum::<f64>(),
+                None => 0.0,
+            };
             out[t * B + b] = Some(RefStep {
                 log_probs: logits.iter().map(|l| l - log_z).collect(),
-                value: b_v[0] + (0..hh).map(|j| w_v[j] * h[j]).sum::<f64>(),
+                value,
             });
         }
     }
@@ -279,6 +474,34 @@ fn reference_loss(p: &Tensors, f: &Fixture, adv: Advantage) -> f64 {
         }
     }
     total / B as f64
+}
+
+/// The RPE-input agent's batch loss (src/agent/critic.rs): mean over episodes of
+/// Σ_t over the episode's steps of −A_t log π(a_t) − entropy_cost·H(π_t) for the
+/// network (no value term), with A_t held at R_t − v_t of the critic, plus
+/// critic_cost·½(R_t − v_t)² for the critic, which reads `xc`.
+fn reference_loss_rpe(p: &Tensors, f: &Fixture, adv: &[f64]) -> f64 {
+    let net = reference_network(p, "", &f.x);
+    let critic = reference_network(p, "critic.", &f.xc);
+    let ret = reference_returns(f);
+    let mut total = 0.0;
+    for (b, &len) in LENGTHS.iter().enumerate() {
+        for t in 0..len {
+            let row = t * B + b;
+            let lp = &net[row].log_probs;
+            let entropy: f64 = -lp.iter().map(|l| l.exp() * l).sum::<f64>();
+            total += -adv[row] * lp[f.actions[row]] - HYPER.entropy_cost as f64 * entropy
+                + CRITIC_COST as f64 * 0.5 * (ret[row] - critic[row].value).powi(2);
+        }
+    }
+    total / B as f64
+}
+
+/// R_t − v_t of the reference critic.
+fn reference_critic_advantages(p: &Tensors, f: &Fixture) -> Vec<f64> {
+    let critic = reference_network(p, "critic.", &f.xc);
+    let ret = reference_returns(f);
+    (0..T * B).map(|r| ret[r] - critic[r].value).collect()
 }
 
 fn reference_advantages(p: &Tensors, f: &Fixture) -> Vec<f64> {
@@ -477,54 +700,83 @@ fn check_directions(
 
 // ---------------------------------------------------------------------------
 
-#[test]
-fn backprop_matches_the_f64_reference_on_every_element() {
-    let f = fixture();
-    let (grad, _) = analytic(&f);
+fn element_check(f: &Fixture, what: &str) {
+    let (grad, _) = analytic(f);
     let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let loss = |p: &Tensors| reference_loss(p, &f, Advantage::Held(&adv));
+    let adv = reference_advantages(&base, f);
+    let loss = |p: &Tensors| reference_loss(p, f, Advantage::Held(&adv));
     let mut report = Report::default();
     let fd = fd_gradient(&base, &loss, &mut report);
     check_elements(&Tensors::of(&grad), &fd, &mut report);
-    report.finish("element-wise gradient check");
+    report.finish(what);
+}
+
+fn direction_check(f: &Fixture, what: &str) {
+    let (grad, _) = analytic(f);
+    let base = Tensors::of(&f.params);
+    let adv = reference_advantages(&base, f);
+    let loss = |p: &Tensors| reference_loss(p, f, Advantage::Held(&adv));
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut report = Report::default();
+    check_directions(&base, &Tensors::of(&grad), &loss, 4, &mut rng, &mut report);
+    report.finish(what);
+}
+
+#[test]
+fn backprop_matches_the_f64_reference_on_every_element() {
+    element_check(&fixture(), "element-wise gradient check");
 }
 
 #[test]
 fn backprop_matches_the_f64_reference_in_random_directions() {
-    let f = fixture();
-    let (grad, _) = analytic(&f);
-    let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let loss = |p: &Tensors| reference_loss(p, &f, Advantage::Held(&adv));
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let mut report = Report::default();
-    check_directions(&base, &Tensors::of(&grad), &loss, 4, &mut rng, &mut report);
-    report.finish("directional gradient check");
+    direction_check(&fixture(), "directional gradient check");
+}
+
+/// The image encoder in front of the LSTM (shared weights for the two images):
+/// the LSTM's input gradient flows back through it, checked like the rest.
+#[test]
+fn backprop_through_the_image_encoder_matches_the_f64_reference_on_every_element() {
+    let f = fixture_with(true);
+    assert_eq!(Tensors::of(&f.params).0.len(), TENSOR_NAMES.len());
+    element_check(&f, "element-wise gradient check with the image encoder");
+}
+
+#[test]
+fn backprop_through_the_image_encoder_matches_the_f64_reference_in_random_directions() {
+    direction_check(
+        &fixture_with(true),
+        "directional gradient check with the image encoder",
+    );
 }
 
 /// Guards the check itself: the reference depends on every production tensor (a
 /// tensor added to the agent but not to the reference fails here), and its
-/// forward pass and advantages agree with the production ones.
+/// forward pass and advantages agree with the production ones; with and without
+/// the encoder.
 #[test]
 fn every_tensor_moves_the_reference_loss() {
-    let f = fixture();
+    for encoder in [false, true] {
+        every_tensor_moves(&fixture_with(encoder));
+    }
+}
+
+fn every_tensor_moves(f: &Fixture) {
     let base = Tensors::of(&f.params);
-    let adv = reference_advantages(&base, &f);
-    let l0 = reference_loss(&base, &f, Advantage::Held(&adv));
+    let adv = reference_advantages(&base, f);
+    let l0 = reference_loss(&base, f, Advantage::Held(&adv));
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for (k, (name, t)) in base.0.iter().enumerate() {
         let mut dir = vec![Vec::new(); base.0.len()];
         dir[k] = (0..t.len()).map(|_| rng.random_range(-0.1..0.1)).collect();
-        let moved = reference_loss(&base.shifted(&dir, 1.0), &f, Advantage::Held(&adv));
+        let moved = reference_loss(&base.shifted(&dir, 1.0), f, Advantage::Held(&adv));
         assert!(
             (moved - l0).abs() > 1e-6,
             "the reference loss does not depend on `{name}`: add it to reference_forward"
         );
     }
-    let ws = forward(&f.params, &f);
-    let steps = reference_forward(&base, &f);
-    let (_, prod_adv) = analytic(&f);
+    let ws = forward(&f.params, f);
+    let steps = reference_forward(&base, f);
+    let (_, prod_adv) = analytic(f);
     for row in 0..T * B {
         for k in 0..A {
             let lp = steps[row].log_probs[k];
@@ -560,7 +812,7 @@ fn advantage_is_treated_as_a_constant() {
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     let analytic = Tensors::of(&grad);
     for (name, min) in [("value.w", 1e-2f64), ("value.b", 1e-2), ("lstm.w", 1e-3)] {
-        let k = TENSOR_NAMES.iter().position(|n| *n == name).unwrap();
+        let k = analytic.index(name);
         let diff: Vec<f64> = analytic.0[k]
             .1
             .iter()
@@ -642,4 +894,106 @@ fn state_is_reset_at_each_episode_start() {
     assert_eq!(ws.hidden_state(0, 0), &first[..]);
     // And the first step's recurrent input is zero.
     assert!(ws.z.row(0).iter().skip(N_IN).all(|&v| v == 0.0));
+}
+
+// ---------------------------------------------------------------------------
+// The RPE-input agent (`agent.feedback = "rpe"`, src/agent/critic.rs): the same
+// checks over the network's and the critic's tensors, against
+// `reference_loss_rpe`.
+
+#[test]
+fn rpe_input_agent_backprop_matches_the_f64_reference_on_every_element() {
+    let f = fixture();
+    let (grad, cgrad, _) = analytic_rpe(&f);
+    let base = rpe_tensors(&f.params, &f.critic);
+    let adv = reference_critic_advantages(&base, &f);
+    let loss = |p: &Tensors| reference_loss_rpe(p, &f, &adv);
+    let mut report = Report::default();
+    let fd = fd_gradient(&base, &loss, &mut report);
+    check_elements(&rpe_tensors(&grad, &cgrad), &fd, &mut report);
+    report.finish("RPE-input agent, element-wise gradient check");
+}
+
+#[test]
+fn rpe_input_agent_backprop_matches_the_f64_reference_in_random_directions() {
+    let f = fixture();
+    let (grad, cgrad, _) = analytic_rpe(&f);
+    let base = rpe_tensors(&f.params, &f.critic);
+    let adv = reference_critic_advantages(&base, &f);
+    let loss = |p: &Tensors| reference_loss_rpe(p, &f, &adv);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut report = Report::default();
+    let analytic = rpe_tensors(&grad, &cgrad);
+    check_directions(&base, &analytic, &loss, 4, &mut rng, &mut report);
+    report.finish("RPE-input agent, directional gradient check");
+}
+
+/// Guards the RPE-input check itself, as `every_tensor_moves_the_reference_loss`:
+/// every tensor moves the reference loss, and the reference critic's values and
+/// advantages agree with the production ones.
+#[test]
+fn rpe_input_agent_every_tensor_moves_the_reference_loss() {
+    let f = fixture();
+    let base = rpe_tensors(&f.params, &f.critic);
+    let adv = reference_critic_advantages(&base, &f);
+    let l0 = reference_loss_rpe(&base, &f, &adv);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for (k, (name, t)) in base.0.iter().enumerate() {
+        let mut dir = vec![Vec::new(); base.0.len()];
+        dir[k] = (0..t.len()).map(|_| rng.random_range(-0.1..0.1)).collect();
+        let moved = reference_loss_rpe(&base.shifted(&dir, 1.0), &f, &adv);
+        assert!(
+            (moved - l0).abs() > 1e-6,
+            "the RPE-input reference loss does not depend on `{name}`"
+        );
+    }
+    let (_, _, values) = analytic_rpe(&f);
+    let critic = reference_network(&base, "critic.", &f.xc);
+    let ret = reference_returns(&f);
+    for row in 0..T * B {
+        assert!(
+            (values[row] - critic[row].value).abs() < 1e-5,
+            "row {row}: critic value"
+        );
+        if f.mask[row] > 0.0 {
+            assert!(
+                (ret[row] - values[row] - adv[row]).abs() < 1e-5,
+                "row {row}: advantage"
+            );
+        }
+    }
+}
+
+#[test]
+fn rpe_input_agent_network_value_head_gets_no_gradient() {
+    let f = fixture();
+    let (grad, cgrad, _) = analytic_rpe(&f);
+    assert!(grad.w_v.iter().chain(grad.b_v.iter()).all(|&g| g == 0.0));
+    // The critic has no policy head, and its value head gets gradient.
+    assert!(cgrad.w_pi.is_empty() && cgrad.b_pi.is_empty());
+    assert!(cgrad.b_v[0].abs() > 1e-6);
+}
+
+/// The network's advantage R_t − v_t is the discounted sum of the RPEs it
+/// receives: Σ_k γ^k δ_{t+k} with δ_t = r_t + γ v_{t+1} − v_t (v = 0 after the end).
+#[test]
+fn the_critic_advantage_is_the_discounted_sum_of_its_rpes() {
+    let f = fixture();
+    let (_, _, v) = analytic_rpe(&f);
+    let ret = reference_returns(&f);
+    let g = HYPER.gamma as f64;
+    for (b, &len) in LENGTHS.iter().enumerate() {
+        let mut sum = 0.0;
+        for t in (0..len).rev() {
+            let row = t * B + b;
+            let v_next = if t + 1 < len { v[row + B] } else { 0.0 };
+            let delta =
+                metarl::agent::rpe(f.rewards[row], v[row] as f32, v_next as f32, HYPER.gamma);
+            sum = delta as f64 + g * sum;
+            assert!(
+                (sum - (ret[row] - v[row])).abs() < 1e-4,
+                "episode {b} step {t}"
+            );
+        }
+    }
 }

@@ -88,6 +88,23 @@ pub fn loss_and_grad(
     hyper: A2cHyper,
     grad: &mut Params,
 ) -> LossStats {
+    loss_and_grad_with_baseline(p, ws, bufs, data, None, hyper, grad)
+}
+
+/// As `loss_and_grad`, with the advantage's baseline taken from `baseline`
+/// (row `t * batch + b`) instead of the network's own value head when given:
+/// A_t = R_t − baseline_t. The RPE-input agent passes its separate critic's
+/// values here (`agent::critic`); the value term still regresses the network's
+/// own value head, weighted by `hyper.value_cost` (0 for that agent).
+pub fn loss_and_grad_with_baseline(
+    p: &Params,
+    ws: &mut Workspace,
+    bufs: &mut A2cBuffers,
+    data: &RolloutData,
+    baseline: Option<&[f32]>,
+    hyper: A2cHyper,
+    grad: &mut Params,
+) -> LossStats {
     let (batch, a_n, n) = (ws.batch, ws.n_actions, data.n_steps);
     let rows = n * batch;
     discounted_returns(
@@ -112,7 +129,11 @@ pub fn loss_and_grad(
         }
         let ret = bufs.returns[row];
         let v = ws.value[row];
-        let adv = ret - v;
+        let base = match baseline {
+            Some(b) => b[row],
+            None => v,
+        };
+        let adv = ret - base;
         let a = data.actions[row];
         let entropy: f32 = -(0..a_n).map(|k| probs[k] * logp[k]).sum::<f32>();
         stats.policy_loss += -(logp[a] * adv) as f64;

@@ -3,6 +3,7 @@
 //! backpropagation through time are cached in buffers allocated once
 //! (`Workspace::new`), indexed by row `t * B + b`.
 
+use super::encoder::EncoderWorkspace;
 use super::params::Params;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2};
@@ -10,9 +11,15 @@ use ndarray::{s, Array2, ArrayView2};
 pub struct Workspace {
     pub batch: usize,
     pub max_steps: usize,
+    /// Width of the LSTM input x_t (with an encoder: its features, then the rest).
     pub n_in: usize,
+    /// Width of the input given to `forward_step` (with an encoder: the images'
+    /// pixels, then the rest); equal to `n_in` without an encoder.
+    pub n_raw: usize,
     pub hidden: usize,
     pub n_actions: usize,
+    /// The image encoder's buffers, if the network has an encoder.
+    pub enc: Option<EncoderWorkspace>,
     /// z_t = [x_t, h_{t-1}] for every step, (T·B) × (n_in + hidden).
     pub z: Array2<f32>,
     /// Activated gates [i, f, g, o], (T·B) × 4H.
@@ -57,8 +64,13 @@ impl Workspace {
             batch,
             max_steps,
             n_in,
+            n_raw: params.raw_input_dim(),
             hidden: hh,
             n_actions: a,
+            enc: params
+                .encoder
+                .as_ref()
+                .map(|e| EncoderWorkspace::new(e, batch, max_steps)),
             z: Array2::zeros((rows, n_in + hh)),
             gates: Array2::zeros((rows, 4 * hh)),
             c: Array2::zeros((rows, hh)),
@@ -81,15 +93,25 @@ impl Workspace {
         t * self.batch..(t + 1) * self.batch
     }
 
-    /// Advance all B episodes by one step with inputs `x` (B × n_in). At t = 0
+    /// Advance all B episodes by one step with inputs `x` (B × n_raw). At t = 0
     /// the previous hidden and cell states are zero: every episode starts fresh.
-    /// Writes h_t, the policy and the value of step t.
+    /// With an encoder, the images at the start of `x` are encoded first and the
+    /// LSTM reads [their features, the rest of x]. Writes h_t, the policy and the
+    /// value of step t.
     pub fn forward_step(&mut self, p: &Params, t: usize, x: ArrayView2<f32>) {
         let (b, n_in, hh) = (self.batch, self.n_in, self.hidden);
         let r = self.rows(t);
         {
             let mut z = self.z.slice_mut(s![r.clone(), ..]);
-            z.slice_mut(s![.., ..n_in]).assign(&x);
+            match (&mut self.enc, &p.encoder) {
+                (Some(enc), Some(ep)) => {
+                    let (out, inp) = (ep.out_dim(), ep.in_dim());
+                    enc.forward_step(ep, t, x, z.slice_mut(s![.., ..out]));
+                    z.slice_mut(s![.., out..n_in])
+                        .assign(&x.slice(s![.., inp..]));
+                }
+                _ => z.slice_mut(s![.., ..n_in]).assign(&x),
+            }
             if t == 0 {
                 z.slice_mut(s![.., n_in..]).fill(0.0);
             } else {
@@ -165,8 +187,10 @@ impl Workspace {
     }
 
     /// Backpropagation through time over steps 0..n_steps, given the gradient
-    /// that reaches each h_t from the heads (`dh_heads`). Accumulates the LSTM
-    /// weight gradients into `grad` (overwriting `grad.w` and `grad.b`).
+    /// that reaches each h_t from the heads (`dh_heads`). Writes the LSTM weight
+    /// gradients into `grad` (overwriting `grad.w` and `grad.b`) and, with an
+    /// encoder, sends the gradient w.r.t. the LSTM's input features back through
+    /// it (overwriting `grad.encoder`).
     pub fn backward_lstm(&mut self, p: &Params, grad: &mut Params, n_steps: usize) {
         let (b, n_in, hh) = (self.batch, self.n_in, self.hidden);
         self.dh.fill(0.0);
@@ -204,5 +228,13 @@ impl Workspace {
         let z = self.z.slice(s![..rows, ..]);
         general_mat_mul(1.0, &dg.t(), &z, 0.0, &mut grad.w);
         grad.b.assign(&dg.sum_axis(ndarray::Axis(0)));
+        // The encoder: d features = dgates · W[:, features], one product for all
+        // steps, then backpropagation through the encoder.
+        if let (Some(enc), Some(ep), Some(eg)) = (&mut self.enc, &p.encoder, &mut grad.encoder) {
+            let w_feat = p.w.slice(s![.., ..ep.out_dim()]);
+            let mut df = enc.dfeatures_mut(n_steps);
+            general_mat_mul(1.0, &dg, &w_feat, 0.0, &mut df);
+            enc.backward(ep, eg, n_steps);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The network's parameters (and, with the same shapes, its gradients).
 
+use super::encoder::EncoderParams;
 use anyhow::{bail, Result};
 use ndarray::{Array1, Array2};
 use ndarray_rand::rand_distr::{Normal, Uniform};
@@ -24,11 +25,26 @@ pub struct Params {
     /// Value head: 1 × hidden
     pub w_v: Array2<f32>,
     pub b_v: Array1<f32>,
+    /// Optional image encoder in front of the LSTM (`agent.encoder`); `n_in` then
+    /// counts its output features, not the pixels. Absent from checkpoints without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderParams>,
 }
 
-pub const TENSOR_NAMES: [&str; 6] = [
-    "lstm.w", "lstm.b", "policy.w", "policy.b", "value.w", "value.b",
+/// The tensors in the order of `tensors()`; the encoder's are empty without an encoder.
+pub const TENSOR_NAMES: [&str; N_TENSORS] = [
+    "lstm.w",
+    "lstm.b",
+    "policy.w",
+    "policy.b",
+    "value.w",
+    "value.b",
+    "encoder.w1",
+    "encoder.b1",
+    "encoder.w2",
+    "encoder.b2",
 ];
+pub const N_TENSORS: usize = 10;
 
 impl Params {
     pub fn zeros(n_in: usize, hidden: usize, n_actions: usize) -> Self {
@@ -42,6 +58,7 @@ impl Params {
             b_pi: Array1::zeros(n_actions),
             w_v: Array2::zeros((1, hidden)),
             b_v: Array1::zeros(1),
+            encoder: None,
         }
     }
 
@@ -60,10 +77,22 @@ impl Params {
     }
 
     pub fn zeros_like(&self) -> Self {
-        Params::zeros(self.n_in, self.hidden, self.n_actions)
+        let mut p = Params::zeros(self.n_in, self.hidden, self.n_actions);
+        p.encoder = self.encoder.as_ref().map(EncoderParams::zeros_like);
+        p
     }
 
-    pub fn tensors(&self) -> [&[f32]; 6] {
+    /// Width of the raw input the network reads: `n_in`, with the encoder's
+    /// features replaced by the images' pixels.
+    pub fn raw_input_dim(&self) -> usize {
+        match &self.encoder {
+            Some(e) => self.n_in - e.out_dim() + e.in_dim(),
+            None => self.n_in,
+        }
+    }
+
+    pub fn tensors(&self) -> [&[f32]; N_TENSORS] {
+        let e = self.encoder.as_ref();
         [
             self.w.as_slice().unwrap(),
             self.b.as_slice().unwrap(),
@@ -71,10 +100,24 @@ impl Params {
             self.b_pi.as_slice().unwrap(),
             self.w_v.as_slice().unwrap(),
             self.b_v.as_slice().unwrap(),
+            e.map_or(&[], |e| e.w1.as_slice().unwrap()),
+            e.map_or(&[], |e| e.b1.as_slice().unwrap()),
+            e.map_or(&[], |e| e.w2.as_slice().unwrap()),
+            e.map_or(&[], |e| e.b2.as_slice().unwrap()),
         ]
     }
 
-    pub fn tensors_mut(&mut self) -> [&mut [f32]; 6] {
+    pub fn tensors_mut(&mut self) -> [&mut [f32]; N_TENSORS] {
+        let (w1, b1, w2, b2): (&mut [f32], &mut [f32], &mut [f32], &mut [f32]) =
+            match self.encoder.as_mut() {
+                Some(e) => (
+                    e.w1.as_slice_mut().unwrap(),
+                    e.b1.as_slice_mut().unwrap(),
+                    e.w2.as_slice_mut().unwrap(),
+                    e.b2.as_slice_mut().unwrap(),
+                ),
+                None => (&mut [], &mut [], &mut [], &mut []),
+            };
         [
             self.w.as_slice_mut().unwrap(),
             self.b.as_slice_mut().unwrap(),
@@ -82,6 +125,10 @@ impl Params {
             self.b_pi.as_slice_mut().unwrap(),
             self.w_v.as_slice_mut().unwrap(),
             self.b_v.as_slice_mut().unwrap(),
+            w1,
+            b1,
+            w2,
+            b2,
         ]
     }
 
@@ -124,6 +171,9 @@ impl Params {
             || p.b_pi.len() != p.n_actions
             || p.w_v.dim() != (1, p.hidden)
             || p.b_v.len() != 1
+            || p.encoder
+                .as_ref()
+                .is_some_and(|e| !e.shapes_ok() || e.out_dim() > p.n_in)
         {
             bail!("checkpoint tensor shapes do not match its declared sizes");
         }

@@ -9,6 +9,8 @@ pub mod s1_reward_history;
 pub mod s2_volatility;
 pub mod s3_inferred_value;
 pub mod s4_two_step;
+pub mod s5_harlow;
+pub mod s6_dopamine;
 
 use crate::config::{self, Config, Loaded};
 use crate::stats::Estimate;
@@ -48,6 +50,8 @@ pub static REGISTRY: &[&dyn Experiment] = &[
     &s2_volatility::S2Volatility,
     &s3_inferred_value::S3InferredValue,
     &s4_two_step::S4TwoStep,
+    &s5_harlow::S5Harlow,
+    &s6_dopamine::S6Dopamine,
     &f1_bandits::F1Bandits,
 ];
 

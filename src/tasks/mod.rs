@@ -7,6 +7,9 @@
 pub mod baited_bandit;
 pub mod bernoulli_bandit;
 pub mod cued_reversal;
+pub mod harlow;
+pub mod images;
+pub mod risky_safe;
 pub mod two_step;
 pub mod volatile_bandit;
 
@@ -48,6 +51,21 @@ pub struct Latent {
     pub kind: LatentKind,
 }
 
+/// Where a task's observation holds images: the first `count` blocks of
+/// `side`² values each, one image per block (read by the agent's image encoder,
+/// with the same weights for every block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLayout {
+    pub count: usize,
+    pub side: usize,
+}
+
+impl ImageLayout {
+    pub fn pixels(&self) -> usize {
+        self.side * self.side
+    }
+}
+
 pub trait Task: Send {
     /// Number of discrete actions.
     fn n_actions(&self) -> usize;
@@ -65,6 +83,10 @@ pub trait Task: Send {
     fn position(&self) -> (u32, u32);
     /// Take `action`; write this step's latent variables into `latents`.
     fn step(&mut self, action: usize, rng: &mut TaskRng, latents: &mut [f64]) -> StepOutcome;
+    /// The images at the start of the observation, if any (default: none).
+    fn image_layout(&self) -> Option<ImageLayout> {
+        None
+    }
 }
 
 /// Implemented by each task's config struct (in the task's own file).
@@ -131,6 +153,8 @@ task_registry! {
     VolatileBandit(volatile_bandit::VolatileBanditConfig) = "volatile_bandit",
     CuedReversal(cued_reversal::CuedReversalConfig) = "cued_reversal",
     BernoulliBandit(bernoulli_bandit::BernoulliBanditConfig) = "bernoulli_bandit",
+    RiskySafe(risky_safe::RiskySafeConfig) = "risky_safe",
+    Harlow(harlow::HarlowConfig) = "harlow",
 }
 
 impl TaskConfig {

@@ -264,6 +264,15 @@ fn bandit_of(task: &TaskConfig) -> Option<&BernoulliBanditConfig> {
 /// families (extra ones are allowed and ignored).
 fn check_design(cfg: &Config) -> Result<()> {
     task_of(cfg)?;
+    // The greedy play and the state PCA replay the network from its
+    // checkpoint with the previous reward as input; they know no critic.
+    if cfg.agent.feedback != crate::config::Feedback::Reward {
+        bail!(
+            "key `agent.feedback` = \"{}\": the f1_bandits analysis replays the network with the \
+             previous reward as its input (greedy play, state PCA), so only \"reward\" is supported",
+            cfg.agent.feedback
+        );
+    }
     let variants = cfg.training_variants()?;
     for (name, family) in VARIANTS {
         let Some((_, vcfg)) = variants.iter().find(|(n, _)| n.as_deref() == Some(name)) else {
