@@ -28,7 +28,7 @@
 //! stream of its own.
 
 use crate::checks::{self, CheckResult};
-use crate::config::{Config, Override, TestCondition};
+use crate::config::{Config, Feedback, Override, TestCondition};
 use crate::experiments;
 use crate::record::{self, TrialTable};
 use crate::tasks::{make_task, Phase, Task, TaskRng};
@@ -46,6 +46,11 @@ pub struct StepInput<'a> {
     pub obs: &'a [f32],
     /// The previous step's action and reward (None at an episode's first step).
     pub prev: Option<(usize, f32)>,
+    /// The test condition's RPE manipulation (`rpe_manipulation`): the value
+    /// added to the RPE signal of the previous step's outcome when that outcome
+    /// was the manipulated event, else 0. An agent that learns from an RPE
+    /// signal adds it, as the RPE-input network receives it.
+    pub shift: f32,
 }
 
 /// A reference agent, stepped like the network.
@@ -67,9 +72,19 @@ pub trait Agent: Send {
     ) -> f64;
 }
 
+/// Where an agent plays: the training variant (its name, if the experiment
+/// declares variants) and the training stage (with `evaluation.stages`; the
+/// final stage is `training.episodes`), which a reference agent may use to
+/// stand for a network at that stage.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot<'a> {
+    pub variant: Option<&'a str>,
+    pub stage: Option<usize>,
+}
+
 /// Makes one agent instance (one per lock-step slot) for the config of a
-/// training variant (its name, if the experiment declares variants).
-pub type MakeAgent = Box<dyn Fn(&Config, Option<&str>) -> Result<Box<dyn Agent>> + Send + Sync>;
+/// training variant and its slot.
+pub type MakeAgent = Box<dyn Fn(&Config, &Slot) -> Result<Box<dyn Agent>> + Send + Sync>;
 
 /// Who plays.
 pub enum Player {
@@ -159,7 +174,7 @@ impl Reference {
     pub fn agent(
         name: &str,
         description: &str,
-        make: impl Fn(&Config, Option<&str>) -> Result<Box<dyn Agent>> + Send + Sync + 'static,
+        make: impl Fn(&Config, &Slot) -> Result<Box<dyn Agent>> + Send + Sync + 'static,
         expect: Vec<Expectation>,
     ) -> Self {
         Self::new(name, description, Player::Agent(Box::new(make)), expect)
@@ -363,6 +378,8 @@ struct Row {
     reward: f32,
     value: f64,
     policy: Vec<f32>,
+    /// The manipulation received with this step's input.
+    shift: f32,
     latents: Vec<f64>,
     units: Vec<f64>,
 }
@@ -396,6 +413,18 @@ pub fn play_condition(
     );
     let max_steps = tasks[0].max_steps();
     let gamma = cfg.training.gamma;
+    // The manipulated event's latent column and the value added after it.
+    let manipulation = match &cond.rpe_manipulation {
+        Some(m) => Some((
+            tasks[0]
+                .latents()
+                .iter()
+                .position(|l| l.name == m.event)
+                .with_context(|| format!("no event {:?} in the task's latents", m.event))?,
+            m.add as f32,
+        )),
+        None => None,
+    };
     let mut task_rng = rng_for(seed, stream::EVAL_TASK);
     let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
     let mut agent_rng = rng_for(seed, stream::REFERENCE);
@@ -404,6 +433,9 @@ pub fn play_condition(
         cfg.evaluation.record_observations,
         record_units,
     );
+    if cfg.agent.feedback == Feedback::Rpe {
+        table = table.with_rpe_input();
+    }
     let mut policy = vec![0.0f64; n_act];
     let mut policy32 = vec![0.0f32; n_act];
     let mut units = vec![0.0f64; n_units];
@@ -418,6 +450,7 @@ pub fn play_condition(
         let mut rows: Vec<Vec<Row>> = (0..batch).map(|_| vec![]).collect();
         let mut alive = vec![true; batch];
         let mut prev: Vec<Option<(usize, f32)>> = vec![None; batch];
+        let mut shift = vec![0.0f32; batch];
         let mut t = 0;
         while t < max_steps && alive.iter().any(|&a| a) {
             for b in 0..batch {
@@ -429,6 +462,7 @@ pub fn play_condition(
                 let input = StepInput {
                     obs: &obs,
                     prev: prev[b],
+                    shift: shift[b],
                 };
                 let value = agents[b].step(&input, &mut agent_rng, &mut policy, &mut units);
                 for (p32, p) in policy32.iter_mut().zip(&policy) {
@@ -445,10 +479,15 @@ pub fn play_condition(
                     reward: out.reward,
                     value,
                     policy: policy32.clone(),
+                    shift: shift[b],
                     latents,
                     units: units[..record_units].to_vec(),
                 });
                 prev[b] = Some((action, out.reward));
+                shift[b] = match manipulation {
+                    Some((event, add)) if rows[b].last().is_some_and(|r| r.latents[event] != 0.0) => add,
+                    _ => 0.0,
+                };
                 if out.done {
                     alive[b] = false;
                 }
@@ -478,9 +517,14 @@ fn append_episode(table: &mut TrialTable, seed: u64, episode: u32, rows: &[Row],
         table.action.push(r.action as u32);
         table.reward.push(r.reward);
         table.value.push(r.value as f32);
-        table
-            .rpe
-            .push((r.reward as f64 + gamma * v_next - r.value) as f32);
+        let rpe = (r.reward as f64 + gamma * v_next - r.value) as f32;
+        table.rpe.push(rpe);
+        if let Some(col) = &mut table.rpe_input {
+            // What the RPE-input network would receive: the previous step's
+            // RPE plus the manipulation (0 at an episode's first step).
+            let prev = if t == 0 { 0.0 } else { table.rpe[table.rpe.len() - 2] };
+            col.push(prev + r.shift);
+        }
         for (col, v) in table.probs.iter_mut().zip(&r.policy) {
             col.push(*v);
         }
@@ -493,38 +537,60 @@ fn append_episode(table: &mut TrialTable, seed: u64, episode: u32, rows: &[Row],
     }
 }
 
-/// The whole test trial table of a reference agent: every variant, seed and
-/// test condition, in the order of a run's trials.parquet.
+/// The whole test trial table of a reference agent: every variant, seed, test
+/// condition and (with `evaluation.stages`) training stage, in the order of a
+/// run's trials.parquet. The untrained network is the same at every stage; a
+/// simple agent is made for each stage (`Slot::stage`).
 pub fn trial_table(cfg: &Config, player: &Player) -> Result<DataFrame> {
     let mut parts = vec![];
     for (variant, vcfg) in cfg.training_variants()? {
         let seeds = vcfg.seed_list();
-        let tables: Vec<DataFrame> = seeds
+        let stages: Vec<Option<usize>> = if vcfg.evaluation.stages.is_empty() {
+            vec![None]
+        } else {
+            let mut st = vcfg.evaluation.stages.clone();
+            if st.last() != Some(&vcfg.training.episodes) {
+                st.push(vcfg.training.episodes);
+            }
+            st.into_iter().map(Some).collect()
+        };
+        let tables: Vec<Vec<DataFrame>> = seeds
             .par_iter()
             .map(|&seed| {
                 let initial = match player {
                     Player::UntrainedNetwork => Some(train::initial_params(&vcfg, seed)),
                     Player::Agent(_) => None,
                 };
-                crate::run::test_trials(&vcfg, variant.as_deref(), seed, None, |cond| {
-                    match (player, &initial) {
-                        (Player::Agent(make), _) => {
-                            play_condition(&vcfg, cond, seed, &|| make(&vcfg, variant.as_deref()))
-                        }
-                        (_, Some((params, critic))) => Ok(train::evaluate_agent(
-                            &vcfg,
-                            cond,
-                            params,
-                            critic.as_ref(),
-                            seed,
-                        )),
-                        (Player::UntrainedNetwork, None) => unreachable!("initial weights made above"),
-                    }
-                })
-                .with_context(|| format!("seed {seed}"))
+                stages
+                    .iter()
+                    .map(|&stage| {
+                        let slot = Slot {
+                            variant: variant.as_deref(),
+                            stage,
+                        };
+                        crate::run::test_trials(&vcfg, variant.as_deref(), seed, stage, |cond| {
+                            match (player, &initial) {
+                                (Player::Agent(make), _) => {
+                                    play_condition(&vcfg, cond, seed, &|| make(&vcfg, &slot))
+                                }
+                                (_, Some((params, critic))) => Ok(train::evaluate_agent(
+                                    &vcfg,
+                                    cond,
+                                    params,
+                                    critic.as_ref(),
+                                    seed,
+                                )),
+                                (Player::UntrainedNetwork, None) => {
+                                    unreachable!("initial weights made above")
+                                }
+                            }
+                        })
+                        .with_context(|| format!("seed {seed}"))
+                    })
+                    .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<_>>()?;
-        parts.extend(tables);
+        parts.extend(tables.into_iter().flatten());
     }
     let mut all = parts.remove(0);
     for p in &parts {

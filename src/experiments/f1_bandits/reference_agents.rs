@@ -109,8 +109,8 @@ pub fn references(cfg: &Config) -> Result<Vec<Reference>> {
         no_replay(Reference::agent(
             "bayes_optimal",
             "the exact Bayes-optimal policy of each family: independent prior in the independent-trained slot, correlated prior in the correlated-trained slot",
-            move |cfg, variant| {
-                let k = match variant {
+            move |cfg, slot| {
+                let k = match slot.variant {
                     Some("independent") => 0,
                     Some("correlated") => 1,
                     other => bail!("no Bayes-optimal policy for the variant {other:?}"),

@@ -126,8 +126,8 @@ impl Experiment for S4TwoStep {
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
     }
-    fn references(&self, _cfg: &Config) -> Result<Vec<crate::references::Reference>> {
-        Ok(reference_agents::references())
+    fn references(&self, cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(reference_agents::references(cfg))
     }
 }
 
