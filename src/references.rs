@@ -485,7 +485,11 @@ pub fn play_condition(
                 });
                 prev[b] = Some((action, out.reward));
                 shift[b] = match manipulation {
-                    Some((event, add)) if rows[b].last().is_some_and(|r| r.latents[event] != 0.0) => add,
+                    Some((event, add))
+                        if rows[b].last().is_some_and(|r| r.latents[event] != 0.0) =>
+                    {
+                        add
+                    }
                     _ => 0.0,
                 };
                 if out.done {
@@ -522,7 +526,11 @@ fn append_episode(table: &mut TrialTable, seed: u64, episode: u32, rows: &[Row],
         if let Some(col) = &mut table.rpe_input {
             // What the RPE-input network would receive: the previous step's
             // RPE plus the manipulation (0 at an episode's first step).
-            let prev = if t == 0 { 0.0 } else { table.rpe[table.rpe.len() - 2] };
+            let prev = if t == 0 {
+                0.0
+            } else {
+                table.rpe[table.rpe.len() - 2]
+            };
             col.push(prev + r.shift);
         }
         for (col, v) in table.probs.iter_mut().zip(&r.policy) {

@@ -178,10 +178,7 @@ const UR: &str = "lag-1 weight uncommon-rewarded < 0";
 const CU: &str = "lag-1 weight common-unrewarded < 0";
 const RPE_R2: &str = "RPE r² model-based >= 0.5";
 const RPE_STAGE2: &str = "RPE at the stage-2 step: fitted model-based > model-free";
-/// The check that RPE_STAGE2 replaced in experiments/s4_two_step.toml, kept in
-/// experiments/s4_two_step_rpe_input.toml.
 const RPE_OLD: &str = "RPE r² model-based > model-free";
-const WHY_RPE_OLD: &str = "over the stage-2 and reward steps stacked, the grid-best learners' RPEs nearly coincide at the reward step, so the difference is small for any agent and its sign is not the agent's mechanism";
 
 const WHY_RPE_R2: &str = "any RPE that contains the reward fits a learner's RPE over the stage-2 and reward steps stacked";
 const WHY_SHARED: &str = "model-free learning repeats rewarded and leaves unrewarded choices too; the uncommon-trial weights tell them apart";
@@ -198,8 +195,8 @@ fn model_free_expectations() -> Vec<Expectation> {
         Expectation::fail(UR),
         Expectation::passes_anyway(CU, WHY_SHARED),
         Expectation::passes_anyway(RPE_R2, WHY_RPE_R2),
+        Expectation::fail(RPE_OLD),
         Expectation::fail(RPE_STAGE2),
-        Expectation::either(RPE_OLD, WHY_RPE_OLD),
     ]
 }
 
@@ -212,14 +209,14 @@ fn no_learning_expectations() -> Vec<Expectation> {
         Expectation::fail(UR),
         Expectation::fail(CU),
         Expectation::passes_anyway(RPE_R2, WHY_RPE_R2),
+        Expectation::fail(RPE_OLD),
         Expectation::fail(RPE_STAGE2),
-        Expectation::either(RPE_OLD, WHY_RPE_OLD),
     ]
 }
 
 /// The reference agents and what each gets on every check of the experiment
 /// (experiments/s4_two_step.toml, or another TOML with this analysis, e.g.
-/// s4_two_step_rpe_input.toml, which keeps the replaced RPE check): the
+/// s4_two_step_rpe_input.toml, which has no Daw-style check): the
 /// expectations of checks that the experiment does not have are dropped.
 pub fn references(cfg: &Config) -> Vec<Reference> {
     let mut refs = all_references();
@@ -255,11 +252,19 @@ fn all_references() -> Vec<Reference> {
             Kind::ModelBased,
             0.5,
             5.0,
-            [MB_INDEX, MB_EVERY_SEED, CR, UU, UR, CU, RPE_R2, RPE_STAGE2]
-                .map(Expectation::pass)
-                .into_iter()
-                .chain([Expectation::either(RPE_OLD, WHY_RPE_OLD)])
-                .collect(),
+            [
+                MB_INDEX,
+                MB_EVERY_SEED,
+                CR,
+                UU,
+                UR,
+                CU,
+                RPE_R2,
+                RPE_OLD,
+                RPE_STAGE2,
+            ]
+            .map(Expectation::pass)
+            .to_vec(),
         ),
         learner(
             "random",

@@ -144,16 +144,14 @@ impl Agent for HarlowAgent {
             return self.gamma.powi(self.image_steps as i32)
                 * self.expected(if known { 1.0 } else { 0.5 });
         }
-        let images = [
-            input.obs[..p].to_vec(),
-            input.obs[p..2 * p].to_vec(),
-        ];
+        let images = [input.obs[..p].to_vec(), input.obs[p..2 * p].to_vec()];
         let choice = self.choice(&images);
         policy.copy_from_slice(&choice);
         self.step_in_trial += 1;
         let known = self.last.is_some() && self.following && self.rule == Rule::Images;
         self.shown = Some(images);
-        self.gamma.powi((self.image_steps - self.step_in_trial) as i32)
+        self.gamma
+            .powi((self.image_steps - self.step_in_trial) as i32)
             * self.expected(if known { 1.0 } else { 0.5 })
     }
 }

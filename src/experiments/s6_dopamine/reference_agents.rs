@@ -104,7 +104,11 @@ impl Agent for LeverAgent {
     }
 }
 
-fn lever(kind: Kind, alpha: f64, beta: f64) -> impl Fn(&Config, &crate::references::Slot) -> anyhow::Result<Box<dyn Agent>> {
+fn lever(
+    kind: Kind,
+    alpha: f64,
+    beta: f64,
+) -> impl Fn(&Config, &crate::references::Slot) -> anyhow::Result<Box<dyn Agent>> {
     move |_, _| Ok(Box::new(LeverAgent::new(kind, alpha, beta)) as Box<dyn Agent>)
 }
 
