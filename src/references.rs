@@ -19,13 +19,17 @@
 //! random draws do not depend on the actions (every task here draws the same
 //! uniforms whatever is chosen), an agent sees the network's test episodes
 //! with common random numbers. At each step the agent reads what the network
-//! reads (the observation and the previous action and reward), and gives a
+//! reads (the observation and the previous action and reward, and after a
+//! manipulated event the test condition's RPE manipulation), and gives a
 //! policy, a value (its own estimate, from which the table's RPE is computed as
 //! for the network: δ_t = r_t + γ v_{t+1} − v_t, v = 0 after the last step) and
 //! its state variables, recorded as h_0.. where the experiment records the
 //! hidden state. The action is then sampled from the policy with the network's
 //! sampler and stream; an agent's own randomness (e.g. a Thompson sample) has a
-//! stream of its own.
+//! stream of its own. With `evaluation.stages` an agent plays at every stage
+//! (`Slot::stage`), so that it may stand for a network at that stage; with
+//! `agent.feedback = "rpe"` the table's `rpe_input` column is the agent's
+//! previous RPE plus the manipulation, what the RPE-input network receives.
 
 use crate::checks::{self, CheckResult};
 use crate::config::{Config, Feedback, Override, TestCondition};

@@ -591,10 +591,13 @@ impl References {
 /// as recorded, the reference agents replayed on the same episodes (each on
 /// its own random stream per episode, [`policy_rng`]), and the networks'
 /// greedy readouts (`greedy`, played by [`play_network_greedy`]).
+/// One episode's (choices, rewards), as the greedy readout replays them.
+pub type Choices = (Vec<u8>, Vec<u8>);
+
 pub fn seed_curves(
     seed: u64,
     networks: [&[Played]; 2],
-    greedy: Option<[&[(Vec<u8>, Vec<u8>)]; 2]>,
+    greedy: Option<[&[Choices]; 2]>,
     refs: &References,
 ) -> Result<Vec<AgentCurves>> {
     let episodes: Vec<Episode> = networks[0].iter().map(|p| p.episode.clone()).collect();

@@ -8,6 +8,7 @@
 //! - Thompson sampling in both slots (a good learner, blind to the family);
 //! - a fixed-α delta rule in both slots;
 //! - a random chooser, and the untrained network, in both slots.
+//!
 //! Each records its two arms' expected rewards (Beta(1, 1) posterior means for
 //! the count-based policies, the delta rule's values) as its value and state.
 //! There are no checkpoints, so the analysis runs with

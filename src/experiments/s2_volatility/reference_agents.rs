@@ -26,8 +26,11 @@ pub struct Softmax<L> {
     pub beta: f64,
     /// State variables besides the belief (the Bayesian volatility learner's
     /// posterior over its hazards) and their number.
-    pub extra: Option<(usize, fn(&L) -> Vec<f64>)>,
+    pub extra: Option<Extra<L>>,
 }
+
+/// A learner's extra state variables: their number and how to read them.
+pub type Extra<L> = (usize, fn(&L) -> Vec<f64>);
 
 /// What a learner is told about a trial besides its outcome: nothing it could
 /// not know (a fixed-α delta rule uses the same α in every block).

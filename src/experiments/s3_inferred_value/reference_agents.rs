@@ -13,6 +13,7 @@
 //! - The cached-value learner sets V(c) ← r after a correct saccade to cue c
 //!   (the delta rule with α = 1: each cue's last outcome); the other cue's value
 //!   does not change. It cannot infer anything.
+//!
 //! The recorded value is the expected discounted reward of the current trial:
 //! γ² m at fixation, γ V(c) at the cue, V(c) at the saccade, 0 at the outcome;
 //! so the RPE at the cue (δ of the fixation row) is γ² (V(c) − m) and at the
