@@ -202,11 +202,14 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
     for dir in dirs {
         let result = run::run_config(&dir).and_then(|cfg| {
             let outcomes = run::run_outcomes(&dir, &cfg)?;
-            Ok((cfg.clone(), checks::evaluate(&cfg.checks, &outcomes)))
+            let results = checks::evaluate(&cfg.checks, &outcomes);
+            Ok((cfg, results, outcomes.failed_seeds))
         });
         match result {
-            Ok((cfg, results)) => {
-                let passed = !results.is_empty() && results.iter().all(|r| r.passed);
+            Ok((cfg, results, failed)) => {
+                // A run with a seed that failed in training fails as a whole.
+                let passed =
+                    !results.is_empty() && results.iter().all(|r| r.passed) && failed.is_empty();
                 all_passed &= passed;
                 if json {
                     let obj = serde_json::json!({
@@ -214,6 +217,7 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                         "experiment": cfg.experiment.name,
                         "passed": passed,
                         "checks": results,
+                        "failed_seeds": failed,
                     });
                     println!("{}", serde_json::to_string(&obj)?);
                 } else {
@@ -226,6 +230,12 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                     );
                     if results.is_empty() {
                         println!("  no checks declared: counted as a failure");
+                    }
+                    for f in &failed {
+                        println!(
+                            "  FAIL: failed in training (the checks above use the other seeds): {}",
+                            f.message
+                        );
                     }
                 }
             }
@@ -503,8 +513,40 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
     }
 }
 
+/// The command line, or a usage error as one line (clap's own text spreads a
+/// usage error over several lines; help and version print as usual).
+fn parse_cli() -> Result<Cli> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().or_else(|e| match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        _ => {
+            let text = e.to_string();
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("Usage:")
+                        && !l.starts_with("For more information")
+                })
+                .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+                .collect();
+            let mut line = String::new();
+            for p in parts {
+                if !line.is_empty() {
+                    line.push_str(if line.ends_with(':') { " " } else { "; " });
+                }
+                line.push_str(p);
+            }
+            bail!("{line} (see `metarl help`)")
+        }
+    })
+}
+
 fn main_inner() -> Result<bool> {
-    let cli = Cli::parse();
+    let cli = parse_cli()?;
     match cli.command {
         Command::List => {
             let print = |name: &str, loaded: Result<config::Loaded>, source: &str| match loaded {
@@ -660,6 +702,9 @@ fn main_inner() -> Result<bool> {
                 o.seeds,
                 o.ci
             );
+            for f in &o.failed_seeds {
+                println!("  FAILED in training (in no metric below): {}", f.message);
+            }
             for (name, m) in &o.metrics {
                 let e = &m.estimate;
                 let seeds: Vec<String> = e.per_seed.iter().map(|v| format!("{v:.3}")).collect();
@@ -788,6 +833,11 @@ fn main() -> ExitCode {
     match main_inner() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
+        Err(e) if e.downcast_ref::<run::SeedsFailed>().is_some() => {
+            // The run finished for the other seeds: not a usage error.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             // One line: library messages are single lines, but a foreign error may not be.
             let msg = format!("{e:#}");

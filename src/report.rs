@@ -68,6 +68,8 @@ pub struct Entry {
     pub manifest: Option<Manifest>,
     /// Why there is nothing to report, for a missing or unreadable run.
     pub error: Option<String>,
+    /// Seeds whose training diverged (not in any number of the run).
+    pub failed_seeds: Vec<crate::run::FailedSeed>,
 }
 
 /// The deviations written in an experiment TOML: every comment that starts with
@@ -175,6 +177,7 @@ pub fn entry(name: &str, dir: &Path) -> Entry {
         figures: vec![],
         manifest,
         error: None,
+        failed_seeds: vec![],
     };
     let loaded = run::run_config(dir).and_then(|cfg| {
         let o = run::run_outcomes(dir, &cfg)?;
@@ -188,11 +191,12 @@ pub fn entry(name: &str, dir: &Path) -> Entry {
         }
     };
     (e.title, e.paper_figure, e.claim) = meta(&cfg);
+    e.failed_seeds = outcomes.failed_seeds.clone();
     e.checks = checks::evaluate(&cfg.checks, &outcomes);
     let passed = e.checks.iter().filter(|c| c.passed).count();
     e.status = if e.checks.is_empty() || passed == 0 {
         Status::NotReproduced
-    } else if passed == e.checks.len() {
+    } else if passed == e.checks.len() && outcomes.failed_seeds.is_empty() {
         Status::Reproduced
     } else {
         Status::Partly
@@ -406,6 +410,14 @@ pub fn markdown(entries: &[Entry], p: &Provenance, out_dir: &Path) -> Result<Str
         if let Some(err) = &e.error {
             let _ = writeln!(s, "\nNo finished run in `{}`: {err}", e.dir.display());
             continue;
+        }
+        for f in &e.failed_seeds {
+            let _ = writeln!(
+                s,
+                "\n**{} failed in training** (in no number below; counts against the result): {}",
+                f.label(),
+                f.message
+            );
         }
         for png in &e.figures {
             let rel = place_figure(png, out_dir)?;

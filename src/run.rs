@@ -59,6 +59,71 @@ pub struct SeedRecord {
     pub trials_per_sec: f64,
 }
 
+/// A (variant, seed) whose training diverged (a NaN or infinity in its loss,
+/// gradient or weights): it has no results; the run's other seeds are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedSeed {
+    pub seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The update (0-based, as in training.parquet) at which it diverged.
+    pub update: usize,
+    /// The error: seed, update, what was not finite and the last finite losses.
+    pub message: String,
+}
+
+impl FailedSeed {
+    /// "seed 2" or "seed 2 of variant small".
+    pub fn label(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("seed {} of variant {v}", self.seed),
+            None => format!("seed {}", self.seed),
+        }
+    }
+}
+
+/// The one-line summary of failed seeds, e.g. "seed 2 diverged at update 5".
+pub fn failed_summary(failed: &[FailedSeed]) -> String {
+    failed
+        .iter()
+        .map(|f| format!("{} diverged at update {}", f.label(), f.update))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `metarl run` finished, but some seeds diverged: every output was written
+/// for the other seeds (`main` exits 1 with this message).
+#[derive(Debug, Clone)]
+pub struct SeedsFailed {
+    pub dir: PathBuf,
+    pub failed: Vec<FailedSeed>,
+    pub total: usize,
+}
+
+impl std::fmt::Display for SeedsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.total - self.failed.len();
+        write!(
+            f,
+            "{} of {} seeds failed ({}); ",
+            self.failed.len(),
+            self.total,
+            failed_summary(&self.failed)
+        )?;
+        if kept == 0 {
+            write!(f, "no results; see {}/manifest.json", self.dir.display())
+        } else {
+            write!(
+                f,
+                "the results of the other {kept} are in {} (failed seeds in manifest.json and outcomes.json)",
+                self.dir.display()
+            )
+        }
+    }
+}
+
+impl std::error::Error for SeedsFailed {}
+
 /// manifest.json: what ran, where, and how long each stage took.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
@@ -78,6 +143,9 @@ pub struct Manifest {
     pub wall_seconds: Option<f64>,
     pub stage_seconds: BTreeMap<String, f64>,
     pub per_seed: Vec<SeedRecord>,
+    /// Seeds whose training diverged (no results); absent when every seed trained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_seeds: Vec<FailedSeed>,
 }
 
 pub fn cpu_model() -> String {
@@ -317,7 +385,14 @@ pub fn test_trials(
 }
 
 /// Train and evaluate every (variant, seed), in parallel on `threads` cores.
-fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Vec<JobResult>> {
+/// A seed whose training diverges is returned as failed; any other error fails
+/// the run.
+fn train_all(
+    cfg: &Config,
+    dir: &Path,
+    threads: usize,
+    quiet: bool,
+) -> Result<(Vec<JobResult>, Vec<FailedSeed>)> {
     let mut jobs = vec![];
     for (variant, vcfg) in cfg.training_variants()? {
         if let Some(v) = &variant {
@@ -361,6 +436,15 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
                     if episodes >= last_draw + 200 {
                         last_draw = episodes;
                         pb.set_message(format!("{sps:>8.0} steps/s, reward/episode {reward:6.1}"));
+                    }
+                })
+                .inspect_err(|e| {
+                    pb.abandon_with_message("FAILED");
+                    if !quiet {
+                        match &job.variant {
+                            Some(v) => eprintln!("variant {v}: {e:#}"),
+                            None => eprintln!("{e:#}"),
+                        }
                     }
                 })?;
                 let done = format!(
@@ -420,7 +504,26 @@ fn train_all(cfg: &Config, dir: &Path, threads: usize, quiet: bool) -> Result<Ve
             })
             .collect()
     });
-    results.into_iter().collect()
+    let mut done = vec![];
+    let mut failed = vec![];
+    for (job, r) in jobs.iter().zip(results) {
+        match r {
+            Ok(r) => done.push(r),
+            Err(e) => match e.downcast_ref::<train::Diverged>() {
+                Some(d) => failed.push(FailedSeed {
+                    seed: job.seed,
+                    variant: job.variant.clone(),
+                    update: d.update,
+                    message: match &job.variant {
+                        Some(v) => format!("variant {v}: {d}"),
+                        None => d.to_string(),
+                    },
+                }),
+                None => return Err(e),
+            },
+        }
+    }
+    Ok((done, failed))
 }
 
 fn now_unix() -> u64 {
@@ -436,6 +539,12 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&cfg.experiment.name));
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "cannot write the run to {}: it is a file, not a directory (choose another --out)",
+            dir.display()
+        );
+    }
     let _lock = RunLock::acquire(&dir)?;
     prepare_dir(&dir, opts.force)?;
     let threads = opts.threads.unwrap_or_else(num_cpus).max(1);
@@ -455,10 +564,23 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     }
 
     let t = Instant::now();
-    let results = train_all(&cfg, &dir, threads, opts.quiet)?;
+    let (results, failed) = train_all(&cfg, &dir, threads, opts.quiet)?;
     stages.insert("train_and_evaluate".to_string(), t.elapsed().as_secs_f64());
+    let n_jobs = results.len() + failed.len();
 
     let t = Instant::now();
+    if results.is_empty() {
+        // Nothing to tabulate: record what failed and stop.
+        let mut m = manifest(&cfg, &source, opts, threads, started, stages, &results);
+        m.failed_seeds = failed.clone();
+        write_manifest(&dir, &m)?;
+        return Err(SeedsFailed {
+            dir,
+            failed,
+            total: n_jobs,
+        }
+        .into());
+    }
     let mut curve: Option<DataFrame> = None;
     for r in &results {
         let mut df = record::curve_dataframe(&[(r.trained.seed, &r.trained.curve[..])])?;
@@ -481,7 +603,38 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     record::write_parquet(&dir.join("trials.parquet"), &mut trials)?;
     stages.insert("write_tables".to_string(), t.elapsed().as_secs_f64());
 
-    let manifest = Manifest {
+    let mut m = manifest(&cfg, &source, opts, threads, started, stages, &results);
+    m.failed_seeds = failed.clone();
+    write_manifest(&dir, &m)?;
+    analyze_locked(&dir, opts.quiet)?;
+    figures_locked(&dir, opts.quiet)?;
+    if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
+        if let Ok(mut m) = serde_json::from_str::<Manifest>(&text) {
+            m.wall_seconds = Some(run_started.elapsed().as_secs_f64());
+            write_manifest(&dir, &m)?;
+        }
+    }
+    if !failed.is_empty() {
+        return Err(SeedsFailed {
+            dir,
+            failed,
+            total: n_jobs,
+        }
+        .into());
+    }
+    Ok(dir)
+}
+
+fn manifest(
+    cfg: &Config,
+    source: &Source,
+    opts: &RunOptions,
+    threads: usize,
+    started: u64,
+    stages: BTreeMap<String, f64>,
+    results: &[JobResult],
+) -> Manifest {
+    Manifest {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         experiment: cfg.experiment.name.clone(),
         source: source.to_string(),
@@ -508,17 +661,8 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
                 }
             })
             .collect(),
-    };
-    write_manifest(&dir, &manifest)?;
-    analyze_locked(&dir, opts.quiet)?;
-    figures_locked(&dir, opts.quiet)?;
-    if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
-        if let Ok(mut m) = serde_json::from_str::<Manifest>(&text) {
-            m.wall_seconds = Some(run_started.elapsed().as_secs_f64());
-            write_manifest(&dir, &m)?;
-        }
+        failed_seeds: vec![],
     }
-    Ok(dir)
 }
 
 fn write_manifest(dir: &Path, m: &Manifest) -> Result<()> {
@@ -590,11 +734,47 @@ fn check_trial_table(cfg: &Config, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The seeds of a run whose training diverged, from its manifest.json (none if
+/// the run has no manifest; an unreadable manifest, or one of another
+/// experiment, is an error).
+pub fn run_failed_seeds(dir: &Path, cfg: &Config) -> Result<Vec<FailedSeed>> {
+    let path = dir.join("manifest.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a valid run manifest ({e}); was the run interrupted? rerun `metarl run` with --force",
+            path.display()
+        )
+    })?;
+    if m.experiment != cfg.experiment.name {
+        bail!(
+            "{} is from experiment {}, but the run is {}; is it from another run directory?",
+            path.display(),
+            m.experiment,
+            cfg.experiment.name
+        );
+    }
+    Ok(m.failed_seeds)
+}
+
 fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
     let cfg = run_config(dir)?;
     check_trial_table(&cfg, dir)?;
+    let failed = run_failed_seeds(dir, &cfg)?;
     let t = Instant::now();
-    let outcomes = experiments::analyze(&cfg, dir)?;
+    let mut outcomes = experiments::analyze(&cfg, dir)?;
+    if !failed.is_empty() && !quiet {
+        eprintln!(
+            "note: analysed the seeds present ({:?}); failed in training: {}",
+            outcomes.seeds,
+            failed_summary(&failed)
+        );
+    }
+    outcomes.failed_seeds = failed;
     write_text_atomic(
         &dir.join("outcomes.json"),
         &serde_json::to_string_pretty(&outcomes)?,
@@ -638,10 +818,34 @@ fn figures_locked(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     let fig_dir = dir.join("figures");
     std::fs::create_dir_all(&fig_dir)?;
     let t = Instant::now();
+    // Seeds that failed in training are named in every figure's title.
+    let mut outcomes = outcomes;
+    let mut title = cfg.experiment.title.clone();
+    if !outcomes.failed_seeds.is_empty() {
+        let note = format!(
+            " [failed, not shown: {}]",
+            outcomes
+                .failed_seeds
+                .iter()
+                .map(FailedSeed::label)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        title.push_str(&note);
+        if let Some(serde_json::Value::String(t)) = outcomes.figure.get_mut("title") {
+            t.push_str(&note);
+        }
+        if !quiet {
+            eprintln!(
+                "note: the figures show the seeds present; failed in training: {}",
+                failed_summary(&outcomes.failed_seeds)
+            );
+        }
+    }
     let mut stems = experiments::render(&cfg, &outcomes, &fig_dir)?;
     // Every run also gets its training curves (reward and entropy per seed).
     let curves = fig_dir.join(format!("{}_training", cfg.experiment.name));
-    crate::curves::render(dir, &cfg.experiment.title, &curves)?;
+    crate::curves::render(dir, &title, &curves)?;
     stems.push(curves);
     record_stage(dir, "figures", t.elapsed().as_secs_f64())?;
     if !quiet {

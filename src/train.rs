@@ -524,8 +524,60 @@ impl Trainer {
     }
 }
 
+/// Training of one seed stopped because its loss, gradient or weights became
+/// NaN or infinite (`run` keeps the other seeds and records this one as failed).
+#[derive(Debug, Clone)]
+pub struct Diverged {
+    pub seed: u64,
+    /// The update (0-based, as in training.parquet) that produced the non-finite value.
+    pub update: usize,
+    /// What was not finite, with the update's values.
+    pub what: String,
+    /// The last update whose losses were all finite, if any.
+    pub last_finite: Option<UpdateRow>,
+}
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "seed {}: training diverged at update {}: {}; ",
+            self.seed, self.update, self.what
+        )?;
+        match &self.last_finite {
+            Some(r) => write!(
+                f,
+                "last finite losses (update {}): policy loss {:.6}, value loss {:.6}, entropy {:.6}, gradient norm {:.6}",
+                r.update, r.policy_loss, r.value_loss, r.entropy, r.grad_norm
+            )?,
+            None => write!(f, "no update before it had finite losses")?,
+        }
+        write!(
+            f,
+            "; try a lower training.learning_rate or a training.grad_clip"
+        )
+    }
+}
+
+impl std::error::Error for Diverged {}
+
+/// Test-only fault injection: `METARL_TEST_NAN_SEED=seed:update` sets one
+/// weight of that seed's network to NaN just before that update (0-based), so
+/// that its loss and gradient become NaN through the ordinary code path. It is
+/// an environment variable rather than a config key so that it can never appear
+/// in an experiment file, a run's config.toml or a sweep, and it is read only
+/// here. Malformed values are ignored.
+fn test_nan_update(seed: u64) -> Option<usize> {
+    let v = std::env::var("METARL_TEST_NAN_SEED").ok()?;
+    let (s, u) = v.split_once(':')?;
+    (s.trim().parse::<u64>().ok()? == seed).then_some(())?;
+    u.trim().parse().ok()
+}
+
 /// Train one seed. `on_update(episodes_done, steps_per_sec, mean_reward)` is
-/// called after each update (progress bars); it must be cheap.
+/// called after each update (progress bars); it must be cheap. A NaN or
+/// infinity in the loss, the gradient or the weights stops training with a
+/// `Diverged` error.
 pub fn train_seed(
     cfg: &Config,
     seed: u64,
@@ -534,10 +586,11 @@ pub fn train_seed(
     let batch = cfg.training.batch;
     let mut trainer = Trainer::new(cfg, seed);
     let n_updates = cfg.training.episodes.div_ceil(batch);
-    let mut curve = Vec::with_capacity(n_updates);
+    let mut curve: Vec<UpdateRow> = Vec::with_capacity(n_updates);
     let start = Instant::now();
     let mut env_steps = 0u64;
     let mut trials = 0u64;
+    let poison = test_nan_update(seed);
     // Stages at the end of training are the final weights, kept below.
     let mut stages = cfg
         .evaluation
@@ -551,18 +604,39 @@ pub fn train_seed(
         while let Some(s) = stages.next_if(|&s| s <= update * batch) {
             snapshots.push((s, trainer.params.clone()));
         }
+        if poison == Some(update) {
+            trainer.params.tensors_mut()[0][0] = f32::NAN;
+        }
         let st = trainer.update();
         let episodes = ((update + 1) * batch) as u64;
+        let diverged = |what: String| Diverged {
+            seed,
+            update,
+            what,
+            last_finite: curve.last().copied(),
+        };
         if !st.loss.total.is_finite() || !st.grad_norm.is_finite() {
-            bail!(
-                "seed {seed}: training diverged at episode {episodes} (update {update}): \
-                 policy loss {}, value loss {}, entropy {}, gradient norm {}; \
-                 try a lower training.learning_rate or a training.grad_clip",
+            return Err(diverged(format!(
+                "non-finite {} (policy loss {}, value loss {}, entropy {}, gradient norm {})",
+                if st.loss.total.is_finite() {
+                    "gradient"
+                } else {
+                    "loss"
+                },
                 st.loss.policy_loss,
                 st.loss.value_loss,
                 st.loss.entropy,
                 st.grad_norm
-            );
+            ))
+            .into());
+        }
+        if !trainer.params.all_finite() || trainer.critic.as_ref().is_some_and(|c| !c.all_finite())
+        {
+            return Err(diverged(format!(
+                "non-finite weights after the optimiser step (policy loss {}, value loss {}, entropy {}, gradient norm {})",
+                st.loss.policy_loss, st.loss.value_loss, st.loss.entropy, st.grad_norm
+            ))
+            .into());
         }
         env_steps += st.env_steps;
         trials += st.trials;
@@ -579,9 +653,6 @@ pub fn train_seed(
             env_steps_per_sec: sps,
         });
         on_update(episodes, sps, mean_reward);
-    }
-    if !trainer.params.all_finite() || trainer.critic.as_ref().is_some_and(|c| !c.all_finite()) {
-        bail!("seed {seed}: parameters became non-finite during training");
     }
     Ok(TrainedSeed {
         seed,

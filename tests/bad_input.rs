@@ -197,3 +197,330 @@ fn one_writer_per_run_directory() {
     );
     assert!(!lock.exists(), "a finished run removes its lock");
 }
+
+/// Every kind of invalid value in an experiment file, and the command-line
+/// equivalents: refused before any work (no run directory is created) with one
+/// line naming the key, exit status 2.
+#[test]
+fn every_kind_of_invalid_value_is_refused_with_one_line() {
+    let t = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/experiments/s4_two_step.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let out = t.path().join("out");
+    let o = out.to_str().unwrap();
+    // (what, line as shipped, its replacement, words the error must hold)
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "wrong type",
+            "hidden = 48 ",
+            "hidden = \"big\" ",
+            &["agent.hidden", "string"],
+        ),
+        (
+            "float for an integer",
+            "hidden = 48 ",
+            "hidden = 4.5 ",
+            &["agent.hidden"],
+        ),
+        (
+            "negative count",
+            "hidden = 48 ",
+            "hidden = -3 ",
+            &["agent.hidden", "-3"],
+        ),
+        (
+            "bool for a number",
+            "gamma = 0.9 ",
+            "gamma = true ",
+            &["training.gamma", "boolean"],
+        ),
+        (
+            "array for a number",
+            "gamma = 0.9 ",
+            "gamma = [0.9] ",
+            &["training.gamma"],
+        ),
+        (
+            "table for a number",
+            "gamma = 0.9 ",
+            "gamma = { a = 1 } ",
+            &["training.gamma"],
+        ),
+        (
+            "probability out of range",
+            "common_prob = 0.8 ",
+            "common_prob = 1.5 ",
+            &["task.common_prob", "[0, 1]"],
+        ),
+        (
+            "discount out of range",
+            "gamma = 0.9 ",
+            "gamma = 2.0 ",
+            &["training.gamma", "[0, 1]"],
+        ),
+        (
+            "NaN",
+            "learning_rate = 5e-3 ",
+            "learning_rate = nan ",
+            &["training.learning_rate", "NaN"],
+        ),
+        (
+            "infinity",
+            "gamma = 0.9 ",
+            "gamma = inf ",
+            &["training.gamma", "inf"],
+        ),
+        (
+            "zero episodes",
+            "episodes = 20000\n",
+            "episodes = 0\n",
+            &["training.episodes", "at least 1"],
+        ),
+        (
+            "unknown key",
+            "hidden = 48 ",
+            "hiden_units = 3\nhidden = 48 ",
+            &["hiden_units", "hidden"],
+        ),
+        (
+            "unknown section",
+            "[seeds]\n",
+            "[seedz]\n",
+            &["seedz", "seeds"],
+        ),
+        (
+            "bad enum value",
+            "optimizer = \"rmsprop\"",
+            "optimizer = \"sgd\"",
+            &["training.optimizer", "sgd", "rmsprop"],
+        ),
+        (
+            "bad enum value (feedback)",
+            "hidden = 48 ",
+            "feedback = \"dopamine\"\nhidden = 48 ",
+            &["agent.feedback", "dopamine", "rpe"],
+        ),
+        (
+            "bad comparison",
+            "compare = \">=\"",
+            "compare = \"=>\"",
+            &["compare", "=>"],
+        ),
+        (
+            "bad task kind",
+            "kind = \"two_step\"",
+            "kind = \"three_step\"",
+            &["three_step", "two_step"],
+        ),
+        (
+            "empty seeds",
+            "count = 8\n",
+            "count = 0\n",
+            &["seeds.count", "at least 1"],
+        ),
+        ("missing seeds", "count = 8\n", "\n", &["seeds", "count"]),
+        (
+            "missing key",
+            "hidden = 48 ",
+            "# hidden = 48 ",
+            &["agent", "hidden"],
+        ),
+        (
+            "NaN threshold",
+            "threshold = 0.5\n",
+            "threshold = nan\n",
+            &["threshold", "finite"],
+        ),
+        (
+            "syntax error",
+            "hidden = 48 ",
+            "hidden = ",
+            &["invalid TOML", "line 25"],
+        ),
+    ];
+    for (what, from, to, words) in cases {
+        assert!(
+            text.contains(from),
+            "{what}: the shipped file has no {from:?}"
+        );
+        let path = t.path().join("bad.toml");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let err = refused(&["run", path.to_str().unwrap(), "--out", o, "--quiet"]);
+        for w in *words {
+            assert!(err.contains(w), "{what}: {w:?} missing from {err}");
+        }
+        assert!(
+            err.contains("bad.toml"),
+            "{what}: the file is not named: {err}"
+        );
+        assert!(!out.exists(), "{what}: work started");
+    }
+    // The same through the command line.
+    let cli: &[(&[&str], &[&str])] = &[
+        (&["--profile", "huge"], &["no profile `huge`", "quick"]),
+        (&["--seeds", "0"], &["seeds.count", "at least 1"]),
+        (&["--episodes", "0"], &["training.episodes", "at least 1"]),
+        (&["--threads", "0"], &["--threads"]),
+        (&["--set", "agent.hidden=-1"], &["agent.hidden"]),
+        (&["--set", "agent.hiden=3"], &["hiden"]),
+        (&["--set", "training.optimizer=sgd"], &["sgd", "rmsprop"]),
+        (&["--set", "training.gamma=nan"], &["training.gamma"]),
+        (&["--set", "hidden"], &["key=value"]),
+        (&["--seeds", "-1"], &["unexpected argument '-1'"]),
+        (&["--seeds", "many"], &["invalid value 'many'", "--seeds"]),
+        (&["--colour"], &["unexpected argument '--colour'"]),
+    ];
+    for (extra, words) in cli {
+        let mut args = vec!["run", "s4_two_step", "--out", o, "--quiet"];
+        args.extend(*extra);
+        let err = refused(&args);
+        for w in *words {
+            assert!(err.contains(w), "{extra:?}: {w:?} missing from {err}");
+        }
+        assert!(!out.exists(), "{extra:?}: work started");
+    }
+    // An experiment that does not exist, with the closest name suggested.
+    for (cmd, name, close) in [
+        ("run", "s4_two_stpe", "s4_two_step"),
+        ("run", "s1_reward_histroy", "s1_reward_history"),
+        ("show", "s6_dopamin", "s6_dopamine"),
+    ] {
+        let err = refused(&[cmd, name, "--out", o][..if cmd == "show" { 2 } else { 4 }]);
+        assert!(err.contains(&format!("did you mean `{close}`?")), "{err}");
+    }
+    let err = refused(&["run", "no/such/file.toml", "--out", o]);
+    assert!(err.contains("no/such/file.toml"), "{err}");
+}
+
+/// An output directory that cannot be written: under a regular file, a regular
+/// file itself, or in /proc.
+#[test]
+fn output_directories_that_cannot_be_written_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("a_file");
+    std::fs::write(&file, "x").unwrap();
+    for (out, words) in [
+        (file.join("run"), &["a_file/run", "Not a directory"][..]),
+        (file.clone(), &["a_file", "not a directory"][..]),
+        (
+            Path::new("/proc/metarl-x/run").to_path_buf(),
+            &["/proc/metarl-x/run"][..],
+        ),
+    ] {
+        let err = refused(&[
+            "run",
+            "s4_two_step",
+            "--episodes",
+            "16",
+            "--seeds",
+            "1",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        for w in words {
+            assert!(err.contains(w), "{w:?} missing from {err}");
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
+/// Each run file damaged in each way, given to each reader: the commands that
+/// read it refuse with one line naming it (check: a FAIL line and exit 1); the
+/// others are unaffected. Never a panic.
+#[test]
+fn every_damaged_run_file_given_to_every_command() {
+    let t = tempfile::tempdir().unwrap();
+    let (ok, other) = (t.path().join("ok"), t.path().join("other"));
+    tiny_run(&ok, "s4_two_step");
+    tiny_run(&other, "s1_reward_history");
+    let files = [
+        "trials.parquet",
+        "training.parquet",
+        "outcomes.json",
+        "manifest.json",
+        "config.toml",
+    ];
+    let damages = ["truncated", "empty", "missing", "foreign"];
+    // Which commands read which file (and so must refuse it).
+    let reads = |file: &str, damage: &str, cmd: &str| -> bool {
+        match file {
+            "trials.parquet" => cmd == "analyze",
+            // Same columns in every experiment: a foreign one cannot be told apart.
+            "training.parquet" => cmd == "figures" && damage != "foreign",
+            // analyze rewrites it.
+            "outcomes.json" => cmd != "analyze",
+            // Read by analyze for the failed seeds; a run without one has none.
+            "manifest.json" => cmd == "analyze" && damage != "missing",
+            _ => true,
+        }
+    };
+    let mut n = 0;
+    for file in files {
+        for damage in damages {
+            for cmd in ["analyze", "figures", "check", "report"] {
+                n += 1;
+                let d = t.path().join(format!("{n}"));
+                copy_dir(&ok, &d);
+                let p = d.join(file);
+                match damage {
+                    "truncated" => {
+                        let bytes = std::fs::read(&p).unwrap();
+                        std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap()
+                    }
+                    "empty" => std::fs::write(&p, b"").unwrap(),
+                    "missing" => std::fs::remove_file(&p).unwrap(),
+                    _ => {
+                        std::fs::copy(other.join(file), &p).unwrap();
+                    }
+                }
+                let ds = d.to_str().unwrap();
+                let what = format!("{cmd} with {damage} {file}");
+                let out = metarl(&[cmd, ds]);
+                let (stdout, stderr) = (
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr),
+                );
+                assert!(
+                    !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+                    "{what}: {stderr}"
+                );
+                if !reads(file, damage, cmd) {
+                    // Unaffected (check fails the tiny run's targets, but on its data).
+                    if cmd == "check" {
+                        assert!(!stdout.contains("FAIL:"), "{what}: {stdout}");
+                    } else {
+                        assert!(out.status.success(), "{what}: {stderr}");
+                    }
+                    continue;
+                }
+                let err = if cmd == "check" {
+                    assert_eq!(out.status.code(), Some(1), "{what}: {stdout}");
+                    stdout
+                        .lines()
+                        .find(|l| l.contains("FAIL:"))
+                        .unwrap_or_else(|| panic!("{what}: no FAIL line: {stdout}"))
+                        .to_string()
+                } else {
+                    refused(&[cmd, ds])
+                };
+                let named = if damage == "foreign" && file == "config.toml" {
+                    // Another experiment's config: the mismatch is found in the data.
+                    err.contains("s1_reward_history")
+                } else {
+                    err.contains(file)
+                };
+                assert!(named, "{what}: {err}");
+                if damage == "foreign" {
+                    assert!(
+                        err.contains("another") || err.contains("s1_reward_history"),
+                        "{what}: {err}"
+                    );
+                }
+            }
+        }
+    }
+}

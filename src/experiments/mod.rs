@@ -174,6 +174,9 @@ pub struct Outcomes {
     pub ci: String,
     pub metrics: BTreeMap<String, Metric>,
     pub figure: serde_json::Value,
+    /// Seeds whose training diverged: not in the trial table nor in any metric.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_seeds: Vec<crate::run::FailedSeed>,
 }
 
 impl Outcomes {
@@ -188,6 +191,7 @@ impl Outcomes {
             ),
             metrics: BTreeMap::new(),
             figure: serde_json::Value::Null,
+            failed_seeds: vec![],
         }
     }
 

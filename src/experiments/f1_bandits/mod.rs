@@ -806,7 +806,22 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let df = read_trials(&run_dir.join("trials.parquet"))?;
     let played = load_played(&df, trials)?;
     drop(df);
-    let seeds = cfg.seed_list();
+    // The seeds present for every variant and condition (a seed whose training
+    // diverged in either variant has no pair and is left out).
+    let seeds: Vec<u64> = cfg
+        .seed_list()
+        .into_iter()
+        .filter(|&s| {
+            VARIANTS.iter().all(|(v, _)| {
+                CONDITIONS
+                    .iter()
+                    .all(|(c, _, _)| played.contains_key(&(v.to_string(), c.to_string(), s)))
+            })
+        })
+        .collect();
+    if seeds.is_empty() {
+        bail!("trials.parquet holds no seed of this run with episodes of both variants in all four conditions");
+    }
     let refs = References::new(trials, &an);
 
     // Every (condition, seed): all agents' curves.
@@ -1021,7 +1036,11 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             ratios: vec![],
         })
         .collect();
-    let pca_seed = fig.pca_seed.unwrap_or(seeds[0]);
+    // (The declared seed may have failed in training: then the first one present.)
+    let pca_seed = fig
+        .pca_seed
+        .filter(|s| seeds.contains(s))
+        .unwrap_or(seeds[0]);
     let pca = if pcas.is_empty() {
         PcaPanel {
             seed: pca_seed,

@@ -302,6 +302,18 @@ fn draw_follow<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S3FigureDa
 }
 
 fn draw_pca_row<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S3FigureData) -> Result<()> {
+    if d.pca.is_empty() {
+        // The PCA's network (the run's first seed) failed in training.
+        let (w, h) = area.dim_in_pixel();
+        let style = plot::font(16.0).pos(Pos::new(HPos::Center, VPos::Center));
+        area.draw_text(
+            "no PCA: the network of the PCA condition failed in training",
+            &style,
+            (w as i32 / 2, h as i32 / 2),
+        )
+        .map_err(plot::plot_err)?;
+        return Ok(());
+    }
     let n = d.pca.len().max(1);
     let w = area.dim_in_pixel().0 / n as u32;
     let mut rest = area.clone();

@@ -686,29 +686,36 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }
     }
     let pca_trials = load_trials(&df, &pca_rows)?;
-    let pca_seed = pca_trials
-        .first()
-        .map(|t| t.seed)
-        .context("trials.parquet has no rows of the PCA condition")?;
-    if pca_trials.iter().any(|t| t.seed != pca_seed) {
-        bail!(
-            "the PCA condition {:?} holds more than one seed: declare it with seeds = 1",
-            an.pca_condition
-        );
-    }
-    let pca_episodes = pca_trials.iter().map(|t| t.episode).max().unwrap_or(0) as usize + 1;
-    let rows: Vec<usize> = pca_trials.iter().map(|t| t.fixation_row).collect();
-    let (x, units) = hidden_rows(&df, &rows)?;
-    let pca_hits = decode_paying_side(&x, units, &pca_trials, an.decoder_folds, an.decoder_ridge)?;
-    drop(x);
-    let pca_decoder_accuracy = share(
-        pca_trials
-            .iter()
-            .zip(&pca_hits)
-            .filter(|(t, _)| t.role != role::FIRST)
-            .map(|p| *p.1),
-    );
-    let pca = pca_panels(&df, &pca_rows, fig.pca_points)?;
+    // No rows: the network the PCA condition tests (the run's first seed) failed
+    // in training (the condition is validated to exist); the figure then has no
+    // PCA row.
+    let (pca_seed, pca_episodes, pca_decoder_accuracy, pca) = match pca_trials.first() {
+        None => (0, 0, 0.0, vec![]),
+        Some(first) => {
+            let pca_seed = first.seed;
+            if pca_trials.iter().any(|t| t.seed != pca_seed) {
+                bail!(
+                    "the PCA condition {:?} holds more than one seed: declare it with seeds = 1",
+                    an.pca_condition
+                );
+            }
+            let pca_episodes = pca_trials.iter().map(|t| t.episode).max().unwrap_or(0) as usize + 1;
+            let rows: Vec<usize> = pca_trials.iter().map(|t| t.fixation_row).collect();
+            let (x, units) = hidden_rows(&df, &rows)?;
+            let pca_hits =
+                decode_paying_side(&x, units, &pca_trials, an.decoder_folds, an.decoder_ridge)?;
+            drop(x);
+            let pca_decoder_accuracy = share(
+                pca_trials
+                    .iter()
+                    .zip(&pca_hits)
+                    .filter(|(t, _)| t.role != role::FIRST)
+                    .map(|p| *p.1),
+            );
+            let pca = pca_panels(&df, &pca_rows, fig.pca_points)?;
+            (pca_seed, pca_episodes, pca_decoder_accuracy, pca)
+        }
+    };
 
     let data = S3FigureData {
         title: cfg.experiment.title.clone(),
