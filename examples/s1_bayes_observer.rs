@@ -1,5 +1,6 @@
 //! A reference agent for Simulation 1: what reward/choice kernel does a good
-//! learner show on this baited schedule? The agent is Bayesian about p0(L)
+//! learner show on this baited schedule? The agent (`BayesObserver`, also one
+//! of `metarl references s1_reward_history`) is Bayesian about p0(L)
 //! (uniform prior on [0, p0_sum], a 201-point grid), knows the baiting rule and
 //! its own choice history (one step per trial; the fixation step is turned
 //! off), and chooses with a softmax of inverse temperature β
@@ -11,15 +12,16 @@
 
 use anyhow::{bail, Result};
 use metarl::experiments;
+use metarl::experiments::s1_reward_history::reference_agents::BayesObserver;
 use metarl::experiments::s1_reward_history::{history_weights, matching, Trial};
+use metarl::references::BanditLearner;
 use metarl::stats::bootstrap_mean;
-use metarl::tasks::baited_bandit::{baited_prob, LATENTS, RIGHT};
+use metarl::tasks::baited_bandit::{LATENTS, RIGHT};
 use metarl::tasks::TaskConfig;
 use metarl::tasks::{make_task, Phase};
 use metarl::train::rng_for;
 use rand::Rng;
 
-const GRID: usize = 201;
 const GROUPS: u64 = 8;
 const EPISODES: u32 = 300;
 
@@ -32,9 +34,6 @@ fn main() -> Result<()> {
     task_cfg.fixation_step = false;
     let task_cfg = task_cfg.clone();
     let sum = task_cfg.p0_sum;
-    let grid: Vec<f64> = (0..GRID)
-        .map(|i| sum * i as f64 / (GRID - 1) as f64)
-        .collect();
     let latent = |name: &str| LATENTS.iter().position(|l| l.name == name).unwrap();
     let (i_prob, i_held) = (latent("chosen_prob"), latent("heldout"));
     let an: metarl::experiments::s1_reward_history::Analysis =
@@ -49,42 +48,18 @@ fn main() -> Result<()> {
             let mut rng = rng_for(100 + group, 1);
             let mut agent_rng = rng_for(100 + group, 2);
             let mut lat = vec![0.0; LATENTS.len()];
+            let mut observer = BayesObserver::new(sum, beta);
             let mut trials = vec![];
             for episode in 0..EPISODES {
                 task.reset(&mut rng);
-                let mut log_post = vec![0.0f64; GRID];
-                let mut unchosen = [0u32; 2];
+                observer.reset();
                 let mut t = 0;
                 loop {
-                    let max = log_post.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                    let post: Vec<f64> = log_post.iter().map(|l| (l - max).exp()).collect();
-                    let z: f64 = post.iter().sum();
-                    let ev = |arm: usize| -> f64 {
-                        grid.iter()
-                            .zip(&post)
-                            .map(|(&pl, w)| {
-                                w * baited_prob(
-                                    if arm == RIGHT { sum - pl } else { pl },
-                                    unchosen[arm],
-                                )
-                            })
-                            .sum::<f64>()
-                            / z
-                    };
-                    let p_right = 1.0 / (1.0 + (-beta * (ev(1) - ev(0))).exp());
+                    let p_right = observer.choice_probs()[RIGHT];
                     let a = (agent_rng.random::<f64>() < p_right) as usize;
                     let out = task.step(a, &mut rng, &mut lat);
                     let r = out.reward > 0.5;
-                    for (l, &pl) in log_post.iter_mut().zip(&grid) {
-                        let q = baited_prob(if a == RIGHT { sum - pl } else { pl }, unchosen[a]);
-                        *l += if r {
-                            q.max(1e-300).ln()
-                        } else {
-                            (1.0 - q).max(1e-300).ln()
-                        };
-                    }
-                    unchosen[a] = 0;
-                    unchosen[1 - a] += 1;
+                    observer.observe(a, r);
                     trials.push(Trial {
                         seed: group,
                         episode,

@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod interrupt;
 pub mod plot;
 pub mod record;
+pub mod references;
 pub mod report;
 pub mod run;
 pub mod shipped;

@@ -100,6 +100,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reference agents whose mechanism is known (e.g. a pure model-free and a pure model-based
+    /// learner, a random chooser, the untrained network), played on the experiment's test like
+    /// the network and run through its analysis and checks: prints each agent's check table
+    /// with the result expected of it, so that you see which checks discriminate. Exits 1 if a
+    /// result differs from its expectation.
+    References {
+        /// Experiment name or path to a TOML file.
+        experiment: String,
+        /// Apply a named profile of the TOML (e.g. `quick`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Override one key after the profile (as in `run`). Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// At most this many test episodes per seed in every test condition.
+        #[arg(long)]
+        episodes: Option<usize>,
+        /// Only this agent (repeatable; default: all).
+        #[arg(long = "agent")]
+        agents: Vec<String>,
+        /// Keep each agent's config.toml, trials.parquet and outcomes.json in <out>/<agent>/
+        /// (default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace the results in an existing --out directory.
+        #[arg(long)]
+        force: bool,
+        /// One JSON object per agent instead of the tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// Parameter grids × seeds: list, run (one cell, or all here in parallel), write a Slurm
     /// array script, merge. See the "Sweeps and clusters" section of the README.
     Sweep {
@@ -240,6 +271,73 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
         }
     }
     Ok(all_passed)
+}
+
+/// `metarl references`: play, analyse and check every reference agent.
+#[allow(clippy::too_many_arguments)]
+fn references(
+    experiment: &str,
+    profile: Option<String>,
+    set: &[String],
+    episodes: Option<usize>,
+    agents: Vec<String>,
+    out: Option<PathBuf>,
+    force: bool,
+    json: bool,
+) -> Result<bool> {
+    let overrides = set
+        .iter()
+        .map(|s| config::Override::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    if episodes == Some(0) {
+        bail!("--episodes must be at least 1");
+    }
+    let cfg = experiments::load_with(experiment, profile.as_deref(), &overrides)?.config;
+    let (dir, temporary) = match out {
+        Some(d) => {
+            if d.exists() && std::fs::read_dir(&d)?.next().is_some() && !force {
+                bail!(
+                    "{} already exists and is not empty; pass --force to replace the reference results in it",
+                    d.display()
+                );
+            }
+            (d, false)
+        }
+        None => {
+            let d = std::env::temp_dir().join(format!(
+                "metarl-references-{}-{}",
+                cfg.experiment.name,
+                std::process::id()
+            ));
+            (d, true)
+        }
+    };
+    let opts = metarl::references::Options {
+        max_episodes: episodes,
+        agents,
+    };
+    let result = metarl::references::run(&cfg, &dir, &opts);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let outcomes = result?;
+    let mut as_expected = true;
+    for o in &outcomes {
+        as_expected &= o.surprises().is_empty();
+        if json {
+            println!("{}", serde_json::to_string(o)?);
+        } else {
+            print!("{}", metarl::references::table(o));
+        }
+    }
+    if !json {
+        if as_expected {
+            println!("every result is the one expected of its agent");
+        } else {
+            println!("some results differ from what is expected of their agent (marked above)");
+        }
+    }
+    Ok(as_expected)
 }
 
 #[derive(Subcommand)]
@@ -572,6 +670,27 @@ fn main_inner() -> Result<bool> {
             run::figures(&dir, quiet)?;
         }
         Command::Check { dirs, json } => return check(dirs, json),
+        Command::References {
+            experiment,
+            profile,
+            set,
+            episodes,
+            agents,
+            out,
+            force,
+            json,
+        } => {
+            return references(
+                &experiment,
+                profile,
+                &set,
+                episodes,
+                agents,
+                out,
+                force,
+                json,
+            )
+        }
         Command::Sweep { command } => return sweep_command(command),
         Command::Report {
             all: true,

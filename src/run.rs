@@ -360,6 +360,44 @@ fn insert_labels(df: &mut DataFrame, labels: &[(&str, Option<&str>)]) -> Result<
     Ok(())
 }
 
+/// The test trials of one agent (a variant's network of one seed at one
+/// training stage, or a reference agent) in every test condition that includes
+/// the seed, with the `variant` and `condition` columns where the experiment
+/// declares them and the `stage` column when `stage` is given. `play` plays
+/// one condition.
+pub fn test_trials(
+    cfg: &Config,
+    variant: Option<&str>,
+    seed: u64,
+    stage: Option<usize>,
+    mut play: impl FnMut(&crate::config::TestCondition) -> Result<record::TrialTable>,
+) -> Result<DataFrame> {
+    let mut trials: Option<DataFrame> = None;
+    for cond in cfg.test_conditions()? {
+        // A condition may test only the run's first few seeds.
+        if (seed - cfg.seeds.first) as usize >= cond.seeds {
+            continue;
+        }
+        let mut df = play(&cond)?.into_dataframe()?;
+        insert_labels(
+            &mut df,
+            &[("variant", variant), ("condition", cond.name.as_deref())],
+        )?;
+        if let Some(stage) = stage {
+            let at = df.get_column_index("episode").unwrap_or(1);
+            let col = Column::new("stage".into(), vec![stage as u64; df.height()]);
+            df.insert_column(at, col)?;
+        }
+        match &mut trials {
+            None => trials = Some(df),
+            Some(all) => {
+                all.vstack_mut(&df)?;
+            }
+        }
+    }
+    trials.context("no test condition includes this seed")
+}
+
 /// Train and evaluate every (variant, seed), in parallel on `threads` cores.
 /// A seed whose training diverges is returned as failed; any other error fails
 /// the run.
@@ -466,45 +504,36 @@ fn train_all(
                     if has_stages && stage != jcfg.training.episodes {
                         write_text_atomic(&job.stage_checkpoint(dir, stage), &params.save_json()?)?;
                     }
-                    for cond in jcfg.test_conditions()? {
-                        // A condition may test only the run's first few seeds.
-                        if (seed - jcfg.seeds.first) as usize >= cond.seeds {
-                            continue;
-                        }
-                        let table = train::evaluate_agent(
-                            jcfg,
-                            &cond,
-                            params,
-                            trained.critic.as_ref(),
-                            seed,
-                        );
-                        // Cut short by Ctrl-C / SIGTERM: discard it.
-                        interrupt::check()?;
-                        let mut df = table.into_dataframe()?;
-                        insert_labels(
-                            &mut df,
-                            &[
-                                ("variant", job.variant.as_deref()),
-                                ("condition", cond.name.as_deref()),
-                            ],
-                        )?;
-                        if has_stages {
-                            let at = df.get_column_index("episode").unwrap_or(1);
-                            let col = Column::new("stage".into(), vec![stage as u64; df.height()]);
-                            df.insert_column(at, col)?;
-                        }
-                        match &mut trials {
-                            None => trials = Some(df),
-                            Some(all) => {
-                                all.vstack_mut(&df)?;
-                            }
+                    let df = test_trials(
+                        jcfg,
+                        job.variant.as_deref(),
+                        seed,
+                        has_stages.then_some(stage),
+                        |cond| {
+                            let table = train::evaluate_agent(
+                                jcfg,
+                                cond,
+                                params,
+                                trained.critic.as_ref(),
+                                seed,
+                            );
+                            // Cut short by Ctrl-C / SIGTERM: discard it.
+                            interrupt::check()?;
+                            Ok(table)
+                        },
+                    )?;
+                    match &mut trials {
+                        None => trials = Some(df),
+                        Some(all) => {
+                            all.vstack_mut(&df)?;
                         }
                     }
                 }
+                let trials = trials.context("no training stage")?;
                 Ok(JobResult {
                     variant: job.variant.clone(),
                     trained,
-                    trials: trials.context("no test condition includes this seed")?,
+                    trials,
                 })
             })
             .collect()

@@ -663,6 +663,95 @@ fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
     ((0..n).map(|i| a[i * n + i]).collect(), v)
 }
 
+/// Minimise `f` by the Nelder–Mead simplex method (reflection 1, expansion 2,
+/// contraction 1/2, shrink 1/2), starting from `x0` and the simplex of steps
+/// `step` along each coordinate. A NaN value counts as +∞. Stops when the
+/// simplex's values span at most `ftol` and its points lie within `xtol` of the
+/// best in every coordinate, or after `max_evals` evaluations. Returns (the
+/// best point, its value). Deterministic.
+pub fn nelder_mead(
+    mut f: impl FnMut(&[f64]) -> f64,
+    x0: &[f64],
+    step: &[f64],
+    ftol: f64,
+    xtol: f64,
+    max_evals: usize,
+) -> (Vec<f64>, f64) {
+    let n = x0.len();
+    let mut eval = |x: &[f64]| {
+        let v = f(x);
+        if v.is_nan() {
+            f64::INFINITY
+        } else {
+            v
+        }
+    };
+    let mut pts: Vec<Vec<f64>> = vec![x0.to_vec()];
+    for i in 0..n {
+        let mut p = x0.to_vec();
+        p[i] += step[i];
+        pts.push(p);
+    }
+    let mut vals: Vec<f64> = pts.iter().map(|p| eval(p)).collect();
+    let mut evals = n + 1;
+    let along = |a: &[f64], b: &[f64], t: f64| -> Vec<f64> {
+        a.iter().zip(b).map(|(x, y)| x + t * (y - x)).collect()
+    };
+    loop {
+        let mut order: Vec<usize> = (0..=n).collect();
+        order.sort_by(|&a, &b| vals[a].total_cmp(&vals[b]));
+        pts = order.iter().map(|&i| pts[i].clone()).collect();
+        vals = order.iter().map(|&i| vals[i]).collect();
+        let spread = pts[1..]
+            .iter()
+            .flat_map(|p| p.iter().zip(&pts[0]).map(|(a, b)| (a - b).abs()))
+            .fold(0.0, f64::max);
+        if evals >= max_evals || ((vals[n] - vals[0]).abs() <= ftol && spread <= xtol) {
+            return (pts[0].clone(), vals[0]);
+        }
+        let centroid: Vec<f64> = (0..n)
+            .map(|j| pts[..n].iter().map(|p| p[j]).sum::<f64>() / n as f64)
+            .collect();
+        let worst = pts[n].clone();
+        let reflected = along(&centroid, &worst, -1.0);
+        let fr = eval(&reflected);
+        evals += 1;
+        if fr < vals[0] {
+            let expanded = along(&centroid, &worst, -2.0);
+            let fe = eval(&expanded);
+            evals += 1;
+            if fe < fr {
+                (pts[n], vals[n]) = (expanded, fe);
+            } else {
+                (pts[n], vals[n]) = (reflected, fr);
+            }
+            continue;
+        }
+        if fr < vals[n - 1] {
+            (pts[n], vals[n]) = (reflected, fr);
+            continue;
+        }
+        // Contract towards the better of the worst point and its reflection.
+        let (toward, ft) = if fr < vals[n] {
+            (reflected, fr)
+        } else {
+            (worst, vals[n])
+        };
+        let contracted = along(&centroid, &toward, 0.5);
+        let fc = eval(&contracted);
+        evals += 1;
+        if fc < ft {
+            (pts[n], vals[n]) = (contracted, fc);
+            continue;
+        }
+        for i in 1..=n {
+            pts[i] = along(&pts[0], &pts[i], 0.5);
+            vals[i] = eval(&pts[i]);
+        }
+        evals += n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -828,5 +917,39 @@ mod tests {
         }
         let pred = cross_validated_ridge(&x, &shuffled, nf, &groups, 5, 1e-3).unwrap();
         assert!(r_squared(&shuffled, &pred) < 0.01);
+    }
+
+    #[test]
+    fn nelder_mead_finds_the_minimum_of_rosenbrock_and_a_bowl() {
+        let rosen = |x: &[f64]| (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0] * x[0]).powi(2);
+        let (x, v) = nelder_mead(rosen, &[-1.2, 1.0], &[0.5, 0.5], 1e-14, 1e-8, 5000);
+        assert!(
+            (x[0] - 1.0).abs() < 1e-4 && (x[1] - 1.0).abs() < 1e-4,
+            "{x:?}"
+        );
+        assert!(v < 1e-8);
+        let bowl = |x: &[f64]| {
+            (x[0] - 0.3).powi(2) + 2.0 * (x[1] + 1.0).powi(2) + 0.5 * (x[2] - 2.0).powi(2)
+        };
+        let (x, _) = nelder_mead(bowl, &[0.0; 3], &[1.0; 3], 1e-14, 1e-8, 5000);
+        for (a, b) in x.iter().zip([0.3, -1.0, 2.0]) {
+            assert!((a - b).abs() < 1e-5, "{x:?}");
+        }
+        // NaN counts as +inf: the search stays where the function is defined.
+        let (x, v) = nelder_mead(
+            |x: &[f64]| {
+                if x[0] < 0.0 {
+                    f64::NAN
+                } else {
+                    (x[0] - 1.0).powi(2)
+                }
+            },
+            &[0.5],
+            &[0.2],
+            1e-14,
+            1e-8,
+            500,
+        );
+        assert!((x[0] - 1.0).abs() < 1e-5 && v.is_finite(), "{x:?} {v}");
     }
 }

@@ -29,6 +29,9 @@ pub mod stream {
     pub const EVAL_POLICY: u64 = 5;
     /// The critic's initialisation (`agent.feedback = "rpe"` only).
     pub const CRITIC_INIT: u64 = 6;
+    /// Reference agents' own randomness (e.g. Thompson samples), beside the
+    /// test's task and policy streams (`references`).
+    pub const REFERENCE: u64 = 7;
 }
 
 pub fn rng_for(seed: u64, purpose: u64) -> TaskRng {
@@ -128,7 +131,8 @@ impl Rollout {
     }
 }
 
-fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
+/// Sample an action from a policy with one uniform draw.
+pub fn sample(probs: &[f32], rng: &mut TaskRng) -> usize {
     let u: f32 = rng.random();
     let mut acc = 0.0;
     for (k, &p) in probs.iter().enumerate() {
@@ -389,17 +393,24 @@ pub struct Trainer {
     policy_rng: TaskRng,
 }
 
+/// The network's weights before training (the seed's initialisation stream)
+/// and the RPE input's critic (its own stream; `agent.feedback = "rpe"` only).
+pub fn initial_params(cfg: &Config, seed: u64) -> (Params, Option<Params>) {
+    let probe = make_task(&cfg.task, Phase::Train);
+    let params = init_params(cfg, probe.as_ref(), &mut rng_for(seed, stream::INIT));
+    // The critic reads the same input as the standard agent (the reward, never the RPE).
+    let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
+    let critic = cfg
+        .agent
+        .critic_units()
+        .map(|h| critic::init(n_in, h, &mut rng_for(seed, stream::CRITIC_INIT)));
+    (params, critic)
+}
+
 impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
         let tr = &cfg.training;
-        let probe = make_task(&cfg.task, Phase::Train);
-        let params = init_params(cfg, probe.as_ref(), &mut rng_for(seed, stream::INIT));
-        // The critic reads the same input as the standard agent (the reward, never the RPE).
-        let n_in = input_dim(probe.as_ref(), cfg.agent.time_input);
-        let critic = cfg
-            .agent
-            .critic_units()
-            .map(|h| critic::init(n_in, h, &mut rng_for(seed, stream::CRITIC_INIT)));
+        let (params, critic) = initial_params(cfg, seed);
         let env = LockStep::new(cfg, Phase::Train, &params, critic.as_ref());
         let optim = |like: &Params| {
             Optim::new(

@@ -35,6 +35,13 @@ pub trait Experiment: Sync {
     fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes>;
     /// outcomes → figures in `fig_dir`; returns the written stems (PNG + SVG each).
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>>;
+    /// Reference agents whose mechanism is known, each with the result it is
+    /// expected to get on every check of the shipped experiment; they are played
+    /// on the test like the network and run through `analyze` and the checks
+    /// (`references`, `metarl references`). Default: none.
+    fn references(&self, _cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(vec![])
+    }
 }
 
 /// The registry: one line per simulation.

@@ -25,6 +25,7 @@
 pub mod baselines;
 pub mod figure;
 pub mod figure_data;
+pub mod reference_agents;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
 use crate::agent::{Params, Workspace};
@@ -62,6 +63,15 @@ pub struct Analysis {
     /// choosing the better arm (over a seed's test episodes) is at least this.
     #[serde(default = "default_threshold")]
     pub better_arm_threshold: f64,
+    /// Recompute the networks from checkpoints/ for the greedy readout and the
+    /// PCA. False for a trial table without checkpoints (the reference agents of
+    /// `metarl references`): those metrics are then undefined (NaN).
+    #[serde(default = "default_true")]
+    pub replay_networks: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_discount() -> f64 {
@@ -346,6 +356,9 @@ impl Experiment for F1Bandits {
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
     }
+    fn references(&self, cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        reference_agents::references(cfg)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -578,10 +591,13 @@ impl References {
 /// as recorded, the reference agents replayed on the same episodes (each on
 /// its own random stream per episode, [`policy_rng`]), and the networks'
 /// greedy readouts (`greedy`, played by [`play_network_greedy`]).
+/// One episode's (choices, rewards), as the greedy readout replays them.
+pub type Choices = (Vec<u8>, Vec<u8>);
+
 pub fn seed_curves(
     seed: u64,
     networks: [&[Played]; 2],
-    greedy: [&[(Vec<u8>, Vec<u8>)]; 2],
+    greedy: Option<[&[Choices]; 2]>,
     refs: &References,
 ) -> Result<Vec<AgentCurves>> {
     let episodes: Vec<Episode> = networks[0].iter().map(|p| p.episode.clone()).collect();
@@ -596,7 +612,17 @@ pub fn seed_curves(
     (0..AGENTS.len())
         .map(|i| {
             let (choices, rewards): (Vec<Vec<u8>>, Vec<Vec<u8>>) = match refs.policy(i) {
-                None if i >= NET_IND_GREEDY => greedy[i - NET_IND_GREEDY].iter().cloned().unzip(),
+                None if i >= NET_IND_GREEDY => match greedy {
+                    Some(g) => g[i - NET_IND_GREEDY].iter().cloned().unzip(),
+                    None => {
+                        let horizon = episodes[0].horizon();
+                        return Ok(AgentCurves {
+                            regret: vec![f64::NAN; horizon],
+                            better: vec![f64::NAN; horizon],
+                            reward_rate: f64::NAN,
+                        });
+                    }
+                },
                 None => networks[i]
                     .iter()
                     .map(|p| (p.choices.clone(), p.rewards.clone()))
@@ -818,6 +844,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
                 get(VARIANTS[1].0, cond, seed)?.as_slice(),
             ];
             let episodes: Vec<Episode> = nets[0].iter().map(|p| p.episode.clone()).collect();
+            if !an.replay_networks {
+                return seed_curves(seed, nets, None, &refs);
+            }
             let greedy = VARIANTS
                 .iter()
                 .map(|(v, _)| {
@@ -825,7 +854,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
                     play_network_greedy(&params, &episodes, cfg.agent.time_input)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            seed_curves(seed, nets, [&greedy[0], &greedy[1]], &refs)
+            seed_curves(seed, nets, Some([&greedy[0], &greedy[1]]), &refs)
         })
         .collect::<Result<_>>()?;
     // curves[c][s][agent]
@@ -838,6 +867,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .collect();
     let pcas: Vec<(PcaResult, f64)> = pca_jobs
         .par_iter()
+        .filter(|_| an.replay_networks)
         .map(|&(v, seed)| {
             let variant = VARIANTS[v].0;
             let eps = get(variant, "correlated", seed)?;
@@ -887,6 +917,17 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             }
         }
     }
+    // PCA statistics of the correlated-trained (0) or independent-trained (1)
+    // network per seed; undefined without the networks (`replay_networks = false`).
+    let pca_stat = |net: usize, f: &dyn Fn(&PcaResult) -> f64| -> Vec<f64> {
+        if pcas.is_empty() {
+            return vec![f64::NAN; seeds.len()];
+        }
+        pcas[net * seeds.len()..(net + 1) * seeds.len()]
+            .iter()
+            .map(|p| f(&p.0))
+            .collect()
+    };
     let (ind, cor, easy, hard) = (0, 1, 2, 3);
     let paired = |c: usize, f: &dyn Fn(&[AgentCurves]) -> f64| -> Vec<f64> {
         per[c].iter().map(|s| f(s)).collect()
@@ -915,25 +956,19 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         ),
         (
             "pca_pc1_variance_network_correlated",
-            pcas[..seeds.len()]
-                .iter()
-                .map(|p| p.0.pca.explained[0])
-                .collect(),
+            pca_stat(0, &|p| p.pca.explained[0]),
         ),
         (
             "pca_pc1_abs_r_p_left_network_correlated",
-            pcas[..seeds.len()].iter().map(|p| p.0.abs_r).collect(),
+            pca_stat(0, &|p| p.abs_r),
         ),
         (
             "pca_pc1_variance_network_independent",
-            pcas[seeds.len()..]
-                .iter()
-                .map(|p| p.0.pca.explained[0])
-                .collect(),
+            pca_stat(1, &|p| p.pca.explained[0]),
         ),
         (
             "pca_pc1_abs_r_p_left_network_independent",
-            pcas[seeds.len()..].iter().map(|p| p.0.abs_r).collect(),
+            pca_stat(1, &|p| p.abs_r),
         ),
         (
             "reward_per_trial_independent_network_independent",
@@ -1006,49 +1041,27 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .pca_seed
         .filter(|s| seeds.contains(s))
         .unwrap_or(seeds[0]);
-    let k = seeds.iter().position(|&s| s == pca_seed).unwrap_or(0);
-    let eps = get(VARIANTS[NET_COR].0, "correlated", pca_seed)?;
-    let pr = &pcas[k].0;
-    let bins = fig.pca_bins;
-    let mut traj = vec![(vec![[0.0f64; 2]; trials], 0usize); bins];
-    for (e, p) in eps.iter().enumerate() {
-        let bin = ((p.episode.p[0] * bins as f64) as usize).min(bins - 1);
-        traj[bin].1 += 1;
-        for t in 0..trials {
-            let c = pr.coords[e * trials + t];
-            traj[bin].0[t][0] += c[0];
-            traj[bin].0[t][1] += c[1];
+    let pca = if pcas.is_empty() {
+        PcaPanel {
+            seed: pca_seed,
+            variant: VARIANTS[NET_COR].0.to_string(),
+            explained: [f64::NAN; 2],
+            abs_r: f64::NAN,
+            max_policy_difference: f64::NAN,
+            trajectories: vec![],
+            last_trial: vec![],
         }
-    }
-    let pca = PcaPanel {
-        seed: pca_seed,
-        variant: VARIANTS[NET_COR].0.to_string(),
-        explained: [pr.pca.explained[0], pr.pca.explained[1]],
-        abs_r: pr.abs_r,
-        max_policy_difference: pcas.iter().map(|p| p.1).fold(0.0, f64::max),
-        trajectories: traj
-            .into_iter()
-            .enumerate()
-            .filter(|(_, (_, n))| *n > 0)
-            .map(|(b, (sum, n))| PcaTrajectory {
-                p_left_low: b as f64 / bins as f64,
-                p_left_high: (b + 1) as f64 / bins as f64,
-                episodes: n,
-                pc: sum
-                    .iter()
-                    .map(|c| [c[0] / n as f64, c[1] / n as f64])
-                    .collect(),
-            })
-            .collect(),
-        last_trial: eps
-            .iter()
-            .enumerate()
-            .map(|(e, p)| {
-                let c = pr.coords[e * trials + trials - 1];
-                [p.episode.p[0], c[0], c[1]]
-            })
-            .collect(),
+    } else {
+        pca_panel(
+            &pcas,
+            &seeds,
+            pca_seed,
+            get(VARIANTS[NET_COR].0, "correlated", pca_seed)?,
+            trials,
+            fig.pca_bins,
+        )
     };
+
     let expected = ExpectedRegret {
         bayes_independent: trials as f64 * 2.0 / 3.0 - refs.bayes_independent.value(),
         bayes_correlated: trials as f64 * 0.75 - refs.bayes_correlated.value(),
@@ -1082,6 +1095,59 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     };
     out.figure = serde_json::to_value(&data)?;
     Ok(out)
+}
+
+/// The PCA panel of the figure: mean state trajectories by p_L bin and the
+/// last-trial states of the correlated-trained network of `pca_seed`.
+fn pca_panel(
+    pcas: &[(PcaResult, f64)],
+    seeds: &[u64],
+    pca_seed: u64,
+    eps: &[Played],
+    trials: usize,
+    bins: usize,
+) -> PcaPanel {
+    let k = seeds.iter().position(|&s| s == pca_seed).unwrap_or(0);
+    let pr = &pcas[k].0;
+    let mut traj = vec![(vec![[0.0f64; 2]; trials], 0usize); bins];
+    for (e, p) in eps.iter().enumerate() {
+        let bin = ((p.episode.p[0] * bins as f64) as usize).min(bins - 1);
+        traj[bin].1 += 1;
+        for t in 0..trials {
+            let c = pr.coords[e * trials + t];
+            traj[bin].0[t][0] += c[0];
+            traj[bin].0[t][1] += c[1];
+        }
+    }
+    PcaPanel {
+        seed: pca_seed,
+        variant: VARIANTS[NET_COR].0.to_string(),
+        explained: [pr.pca.explained[0], pr.pca.explained[1]],
+        abs_r: pr.abs_r,
+        max_policy_difference: pcas.iter().map(|p| p.1).fold(0.0, f64::max),
+        trajectories: traj
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(b, (sum, n))| PcaTrajectory {
+                p_left_low: b as f64 / bins as f64,
+                p_left_high: (b + 1) as f64 / bins as f64,
+                episodes: n,
+                pc: sum
+                    .iter()
+                    .map(|c| [c[0] / n as f64, c[1] / n as f64])
+                    .collect(),
+            })
+            .collect(),
+        last_trial: eps
+            .iter()
+            .enumerate()
+            .map(|(e, p)| {
+                let c = pr.coords[e * trials + trials - 1];
+                [p.episode.p[0], c[0], c[1]]
+            })
+            .collect(),
+    }
 }
 
 pub fn render(cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {

@@ -39,6 +39,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod fit;
 pub mod reference;
+pub mod reference_agents;
 pub mod units;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
@@ -266,6 +267,9 @@ impl Experiment for S2Volatility {
     }
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
+    }
+    fn references(&self, _cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(reference_agents::references())
     }
 }
 

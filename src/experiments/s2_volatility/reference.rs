@@ -236,6 +236,11 @@ impl BayesVolatility {
         b
     }
 
+    /// Posterior probability of each hazard of `hazards`.
+    pub fn hazard_posterior(&self) -> Vec<f64> {
+        self.w.chunks(P_GRID).map(|row| row.iter().sum()).collect()
+    }
+
     /// Posterior mean of the hazard (the learner's volatility estimate).
     pub fn mean_hazard(&self) -> f64 {
         self.hazards

@@ -41,6 +41,7 @@
 
 pub mod figure;
 pub mod figure_data;
+pub mod reference_agents;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
 use crate::config::Config;
@@ -186,6 +187,9 @@ impl Experiment for S3InferredValue {
     }
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
+    }
+    fn references(&self, _cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(reference_agents::references())
     }
 }
 

@@ -1,6 +1,8 @@
 //! Simulation 4 figure, laid out like the paper's Fig. 5: (a) stay
 //! probabilities, (b) logistic-regression weights by lag, (c) network RPE
-//! against the RPEs of model-based and model-free learners.
+//! against the RPEs of model-based and model-free learners; and (d) the r² of
+//! the network's RPE on learners fitted to its choices, step by step (Daw et
+//! al. 2011's analysis).
 
 use std::path::Path;
 
@@ -11,7 +13,7 @@ use plotters::prelude::*;
 use super::figure_data::*;
 use crate::plot;
 
-const WIDTH: u32 = 1800;
+const WIDTH: u32 = 2350;
 const HEIGHT: u32 = 640;
 /// Panel header height (title, note, two legend rows) so the three plots line up.
 const HEADER: u32 = 118;
@@ -33,10 +35,15 @@ impl plot::Figure for S4Figure<'_> {
         let body = plot::draw_figure_title(root, &d.title, Some(&subtitle))?;
         let body = body.margin(0, 10, 10, 10);
         let (a, rest) = body.split_horizontally(560);
-        let (b, c) = rest.split_horizontally(600);
+        let (b, rest) = rest.split_horizontally(600);
+        let (c, e) = rest.split_horizontally(640);
         draw_stay(&a, d)?;
         draw_lags(&b, d)?;
-        draw_rpe(&c, d)
+        draw_rpe(&c, d)?;
+        match &d.daw {
+            Some(daw) => draw_daw(&e, daw),
+            None => Ok(()),
+        }
     }
 }
 
@@ -177,6 +184,54 @@ fn draw_rpe<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, d: &S4FigureData)
     )
 }
 
+fn draw_daw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, daw: &DawPanel) -> Result<()> {
+    let groups = daw
+        .steps
+        .iter()
+        .map(|s| plot::BarGroup {
+            label: &s.label,
+            bars: vec![
+                plot::Bar {
+                    label: "model-based",
+                    estimate: &s.model_based,
+                    color: plot::BLUE,
+                    reference: None,
+                },
+                plot::Bar {
+                    label: "model-free",
+                    estimate: &s.model_free,
+                    color: plot::GREY,
+                    reference: None,
+                },
+                plot::Bar {
+                    label: "hybrid",
+                    estimate: &s.hybrid,
+                    color: plot::GREEN,
+                    reference: None,
+                },
+            ],
+        })
+        .collect();
+    let w = &daw.hybrid_w;
+    plot::draw_bar_panel(
+        area,
+        &plot::BarPanel {
+            letter: "d",
+            title: "RPE r², learners fitted to the choices",
+            header_height: HEADER,
+            note: Some(format!(
+                "Daw et al. 2011 fit; hybrid w = {:.2} [{:.2}, {:.2}]",
+                w.mean, w.ci_low, w.ci_high
+            )),
+            x_label: "step of the trial",
+            y_label: "r² (network RPE ~ learner RPE)",
+            y_range: (0.0, 1.0),
+            groups,
+            reference_label: "",
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +300,18 @@ mod tests {
                 r2_stage2_model_based: 1.0,
                 r2_stage2_model_free: 0.0,
             },
+            daw: Some(DawPanel {
+                steps: ["stage-2 step", "reward step"]
+                    .iter()
+                    .map(|l| DawStep {
+                        label: l.to_string(),
+                        model_based: est(0.85),
+                        model_free: est(0.6),
+                        hybrid: est(0.83),
+                    })
+                    .collect(),
+                hybrid_w: est(0.76),
+            }),
         }
     }
 

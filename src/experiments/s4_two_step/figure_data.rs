@@ -45,6 +45,25 @@ pub struct RpeScatter {
     pub r2_stage2_model_free: f64,
 }
 
+/// r² of the network's RPE on the RPEs of learners fitted to its choices
+/// (Daw et al. 2011), at one step of the trial.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DawStep {
+    /// "stage-2 step" or "reward step".
+    pub label: String,
+    pub model_based: Estimate,
+    pub model_free: Estimate,
+    pub hybrid: Estimate,
+}
+
+/// The Daw-style RPE analysis (`daw`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DawPanel {
+    pub steps: Vec<DawStep>,
+    /// The fitted hybrid learner's model-based weight.
+    pub hybrid_w: Estimate,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct S4FigureData {
     pub title: String,
@@ -53,4 +72,7 @@ pub struct S4FigureData {
     pub stay: Vec<StayBar>,
     pub lag_weights: Vec<LagSeries>,
     pub rpe: RpeScatter,
+    /// Absent in outcomes.json written before the Daw-style analysis existed.
+    #[serde(default)]
+    pub daw: Option<DawPanel>,
 }

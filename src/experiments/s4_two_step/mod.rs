@@ -4,10 +4,16 @@
 //! Analyses: (a) stay probability of the stage-1 action by previous trial type,
 //! per seed; (b) logistic regression of the stage-1 choice on the four trial
 //! types at lags 1..L; (c) regression of the network's RPE on the RPEs of a
-//! model-based and a model-free learner at the stage-2 and reward steps.
+//! model-based and a model-free learner at the stage-2 and reward steps;
+//! (d) the variant closest to Daw et al. 2011 (`daw`): model-based, model-free
+//! and hybrid learners fitted to the network's choices by maximum likelihood,
+//! and the network's RPE regressed on each fitted learner's RPE at the stage-2
+//! step and at the reward step separately.
 
+pub mod daw;
 pub mod figure;
 pub mod figure_data;
+pub mod reference_agents;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
 use crate::config::Config;
@@ -37,6 +43,14 @@ pub struct Analysis {
     /// Learning rates tried for the model-based and model-free learners (best r² kept for each).
     #[serde(default = "default_alphas")]
     pub learner_alphas: Vec<f64>,
+    /// Test episodes of each network (the first ones) to which the Daw-style
+    /// learners are fitted by maximum likelihood (`daw`).
+    #[serde(default = "default_fit_episodes")]
+    pub fit_episodes: usize,
+}
+
+fn default_fit_episodes() -> usize {
+    300
 }
 
 fn default_lags() -> usize {
@@ -56,6 +70,7 @@ impl Analysis {
     fn validate(&self) -> Result<()> {
         validate::positive("analysis.lags", self.lags)?;
         validate::positive("analysis.rpe_episodes", self.rpe_episodes)?;
+        validate::positive("analysis.fit_episodes", self.fit_episodes)?;
         validate::range("analysis.logistic_l2", self.logistic_l2, 0.0, 1e6, ">= 0")?;
         if self.learner_alphas.is_empty() {
             bail!("key `analysis.learner_alphas`: must list at least one learning rate");
@@ -111,10 +126,13 @@ impl Experiment for S4TwoStep {
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
     }
+    fn references(&self, cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(reference_agents::references(cfg))
+    }
 }
 
 /// Every metric this analysis writes to outcomes.json, with what it is.
-pub const METRICS: [(&str, &str); 16] = [
+pub const METRICS: [(&str, &str); 32] = [
     (
         "stay_rewarded_common",
         "P(repeat stage-1 choice) after a rewarded trial with a common transition",
@@ -178,6 +196,67 @@ pub const METRICS: [(&str, &str); 16] = [
     (
         "reward_per_trial",
         "test reward per trial (chance 0.5, perfect knowledge 0.9)",
+    ),
+    (
+        "daw_loglik_per_choice_model_based",
+        "Daw-style fit: mean log-likelihood per stage-1 choice of the fitted model-based learner",
+    ),
+    (
+        "daw_loglik_per_choice_model_free",
+        "the same, fitted model-free learner (SARSA(λ))",
+    ),
+    (
+        "daw_loglik_per_choice_hybrid",
+        "the same, fitted hybrid learner (w·MB + (1 − w)·MF)",
+    ),
+    (
+        "daw_hybrid_w",
+        "fitted hybrid learner's model-based weight w",
+    ),
+    (
+        "daw_hybrid_alpha",
+        "fitted hybrid learner's learning rate α",
+    ),
+    (
+        "daw_hybrid_beta",
+        "fitted hybrid learner's inverse temperature β",
+    ),
+    (
+        "daw_hybrid_kappa",
+        "fitted hybrid learner's perseveration κ",
+    ),
+    ("daw_hybrid_lambda", "fitted hybrid learner's eligibility λ"),
+    (
+        "daw_rpe_stage2_r2_model_based",
+        "r² of network RPE ~ fitted model-based learner's RPE, stage-2 step only",
+    ),
+    (
+        "daw_rpe_stage2_r2_model_free",
+        "the same, fitted model-free learner, stage-2 step",
+    ),
+    (
+        "daw_rpe_stage2_r2_hybrid",
+        "the same, fitted hybrid learner, stage-2 step",
+    ),
+    (
+        "daw_rpe_reward_r2_model_based",
+        "r² of network RPE ~ fitted model-based learner's RPE, reward step only",
+    ),
+    (
+        "daw_rpe_reward_r2_model_free",
+        "the same, fitted model-free learner, reward step",
+    ),
+    (
+        "daw_rpe_reward_r2_hybrid",
+        "the same, fitted hybrid learner, reward step",
+    ),
+    (
+        "daw_rpe_stage2_r2_mb_minus_mf",
+        "stage-2 step: r² fitted model-based − r² fitted model-free",
+    ),
+    (
+        "daw_rpe_reward_r2_mb_minus_mf",
+        "reward step: r² fitted model-based − r² fitted model-free",
     ),
 ];
 
@@ -441,6 +520,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let mut stay: Vec<[f64; 4]> = vec![];
     let mut weights: Vec<Vec<Vec<f64>>> = vec![];
     let mut r2 = vec![];
+    let mut daw_fits: Vec<[(daw::Fit, f64, f64); 3]> = vec![];
     let mut reward_rate = vec![];
     let mut scatter = None;
     for &seed in &seeds {
@@ -468,6 +548,16 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             cfg.training.gamma,
         );
         r2.push([mb, mf, mb2, mf2]);
+        let fit_trials: Vec<Trial> = trials
+            .iter()
+            .filter(|t| (t.episode as usize) < an.fit_episodes)
+            .cloned()
+            .collect();
+        daw_fits.push(daw::Model::ALL.map(|m| {
+            let f = daw::fit(&fit_trials, m, task.common_prob);
+            let (s2, rw) = daw::rpe_r2(&few, &f.params, task.common_prob, cfg.training.gamma);
+            (f, s2, rw)
+        }));
         if scatter.is_none() {
             scatter = Some(RpeScatter {
                 seed,
@@ -559,6 +649,67 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         desc("reward_per_trial"),
         boot(&reward_rate, 25),
     );
+    // (d) the Daw-style fits (streams 30..).
+    let per_model = |m: usize, f: &dyn Fn(&(daw::Fit, f64, f64)) -> f64| -> Vec<f64> {
+        daw_fits.iter().map(|s| f(&s[m])).collect()
+    };
+    let mut stream = 30;
+    let mut add = |out: &mut Outcomes, name: &str, v: Vec<f64>| {
+        out.add(name, desc(name), boot(&v, stream));
+        stream += 1;
+    };
+    for (m, model) in daw::Model::ALL.iter().enumerate() {
+        add(
+            &mut out,
+            &format!("daw_loglik_per_choice_{}", model.stem()),
+            per_model(m, &|x| x.0.loglik_per_choice),
+        );
+    }
+    let hybrid = 2;
+    add(
+        &mut out,
+        "daw_hybrid_w",
+        per_model(hybrid, &|x| x.0.params.w),
+    );
+    add(
+        &mut out,
+        "daw_hybrid_alpha",
+        per_model(hybrid, &|x| x.0.params.alpha),
+    );
+    add(
+        &mut out,
+        "daw_hybrid_beta",
+        per_model(hybrid, &|x| x.0.params.beta),
+    );
+    add(
+        &mut out,
+        "daw_hybrid_kappa",
+        per_model(hybrid, &|x| x.0.params.kappa),
+    );
+    add(
+        &mut out,
+        "daw_hybrid_lambda",
+        per_model(hybrid, &|x| x.0.params.lambda),
+    );
+    for (step, pick) in [("stage2", 1usize), ("reward", 2)] {
+        let get = |x: &(daw::Fit, f64, f64)| if pick == 1 { x.1 } else { x.2 };
+        for (m, model) in daw::Model::ALL.iter().enumerate() {
+            add(
+                &mut out,
+                &format!("daw_rpe_{step}_r2_{}", model.stem()),
+                per_model(m, &get),
+            );
+        }
+    }
+    for (step, pick) in [("stage2", 1usize), ("reward", 2)] {
+        let get = |x: &(daw::Fit, f64, f64)| if pick == 1 { x.1 } else { x.2 };
+        let (mb, mf) = (per_model(0, &get), per_model(1, &get));
+        add(
+            &mut out,
+            &format!("daw_rpe_{step}_r2_mb_minus_mf"),
+            mb.iter().zip(&mf).map(|(a, b)| a - b).collect(),
+        );
+    }
 
     let paper = &fig.paper_stay;
     let data = S4FigureData {
@@ -582,6 +733,25 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             .collect(),
         lag_weights: lag_series,
         rpe: scatter.context("trial table holds no trials")?,
+        daw: Some(DawPanel {
+            steps: [("stage2", "stage-2 step"), ("reward", "reward step")]
+                .iter()
+                .map(|(step, label)| {
+                    let get = |m: daw::Model| {
+                        out.metrics[&format!("daw_rpe_{step}_r2_{}", m.stem())]
+                            .estimate
+                            .clone()
+                    };
+                    DawStep {
+                        label: label.to_string(),
+                        model_based: get(daw::Model::ModelBased),
+                        model_free: get(daw::Model::ModelFree),
+                        hybrid: get(daw::Model::Hybrid),
+                    }
+                })
+                .collect(),
+            hybrid_w: out.metrics["daw_hybrid_w"].estimate.clone(),
+        }),
     };
     out.figure = serde_json::to_value(&data)?;
     Ok(out)

@@ -19,6 +19,7 @@
 
 pub mod figure;
 pub mod figure_data;
+pub mod reference_agents;
 pub mod sheet;
 
 use super::{normalize_settings, settings, Experiment, Outcomes};
@@ -271,6 +272,9 @@ impl Experiment for S5Harlow {
     fn render(&self, cfg: &Config, outcomes: &Outcomes, fig_dir: &Path) -> Result<Vec<PathBuf>> {
         render(cfg, outcomes, fig_dir)
     }
+    fn references(&self, _cfg: &Config) -> Result<Vec<crate::references::Reference>> {
+        Ok(reference_agents::references())
+    }
 }
 
 /// (variant, condition, stage, seed) → per trial (correct choices, choices).
@@ -390,14 +394,20 @@ fn mean(v: &[f64]) -> f64 {
 /// One variant's training curve and each seed's mean reward over the last tenth of training.
 type VariantCurve = (String, TrainingCurve, BTreeMap<u64, f64>);
 
-/// Mean reward per training episode, binned, per variant.
+/// Mean reward per training episode, binned, per variant (none without a
+/// training.parquet).
 fn training_curves(
     run_dir: &Path,
     bins: usize,
     total: f64,
     boot: &dyn Fn(&[f64], u64) -> Estimate,
 ) -> Result<Vec<VariantCurve>> {
-    let df = read_parquet(&run_dir.join("training.parquet"))?;
+    let path = run_dir.join("training.parquet");
+    if !path.exists() {
+        // A trial table without training (a reference agent, `metarl references`).
+        return Ok(vec![]);
+    }
+    let df = read_parquet(&path)?;
     let n = df.height();
     let variant = if df.column("variant").is_ok() {
         col_str(&df, "variant")?
