@@ -621,51 +621,153 @@ impl plot::Figure for ControlsFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
         let body = plot::draw_figure_title(
             root,
-            "Controls: each experiment's key metric under each control",
-            Some("bars: mean over seeds, whiskers: 95% bootstrap CI, dots: seeds, diamonds: chance (the value without the effect)"),
+            "Controls: each experiment's compared metric under each control",
+            Some("points: mean over seeds; whiskers: 95% bootstrap CI; grey dots: seeds; dashed line: chance (the value without the effect)"),
         )?;
         let rows = self.all.len().div_ceil(2);
         let panels = body.margin(0, 10, 10, 10).split_evenly((rows, 2));
-        let letters = "abcdefghijklmnop";
-        let labels: Vec<Vec<String>> = self
-            .all
-            .iter()
-            .map(|e| e.rows.iter().map(short_label).collect())
-            .collect();
+        let letters = "abcdefghijklmnopqrstuvwxyz";
         for (k, (e, area)) in self.all.iter().zip(panels.iter()).enumerate() {
-            let groups = e
-                .rows
-                .iter()
-                .zip(&labels[k])
-                .map(|(r, label)| plot::BarGroup {
-                    label,
-                    bars: vec![plot::Bar {
-                        label: legend_label(&r.control),
-                        estimate: &r.estimate,
-                        color: bar_color(&r.control),
-                        reference: Some(e.chance),
-                    }],
-                })
-                .collect();
-            let title = format!("{}", e.experiment);
-            let note = format!("{} (chance {})", e.metric, fmt(e.chance));
-            plot::draw_bar_panel(
-                area,
-                &plot::BarPanel {
-                    letter: &letters[k..k + 1],
-                    title: &title,
-                    header_height: 70,
-                    note: Some(note),
-                    x_label: "",
-                    y_label: "",
-                    y_range: (e.chance.min(0.0), e.chance.max(0.0)),
-                    groups,
-                    reference_label: "chance",
-                },
-            )?;
+            let letter = letters.get(k..k + 1).unwrap_or("");
+            draw_panel(area, letter, e)?;
         }
         Ok(())
     }
+}
+
+/// One experiment: a point with its CI whisker and the seeds per cell, and the chance line.
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    letter: &str,
+    e: &ExperimentControls,
+) -> Result<()> {
+    let mut legend = vec![];
+    for r in &e.rows {
+        let label = legend_label(&r.control);
+        if !legend.iter().any(|l: &plot::LegendEntry| l.label == label) {
+            legend.push(plot::LegendEntry::new(
+                plot::LegendMark::Swatch(bar_color(&r.control)),
+                label,
+            ));
+        }
+    }
+    legend.push(plot::LegendEntry::new(
+        plot::LegendMark::Dot(plot::DARK),
+        "seed",
+    ));
+    let note = format!(
+        "{} (chance {}); {} seeds × {} training episodes",
+        e.metric,
+        fmt(e.chance),
+        e.seeds,
+        e.training_episodes
+    );
+    let plot_area =
+        plot::draw_panel_header(area, letter, &e.experiment, Some(&note), &legend, 100)?;
+    let values = e
+        .rows
+        .iter()
+        .flat_map(|r| {
+            let est = &r.estimate;
+            [est.mean, est.ci_low, est.ci_high]
+                .into_iter()
+                .chain(est.per_seed.iter().copied())
+        })
+        .chain([e.chance])
+        .filter(|v| v.is_finite());
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let (y0, y1) = (lo - pad, hi + pad);
+    let step = (y1 - y0) / 5.0;
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10()).ceil() as usize
+    };
+    let n = e.rows.len().max(1);
+    let labels: Vec<String> = e.rows.iter().map(short_label).collect();
+    let mut chart = ChartBuilder::on(&plot_area)
+        .margin_top(8)
+        .margin_right(16)
+        .x_label_area_size(40)
+        .y_label_area_size(78)
+        .build_cartesian_2d(0.0..n as f64, y0..y1)
+        .map_err(plot::plot_err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .max_light_lines(0)
+        .bold_line_style(plot::LIGHT_GREY)
+        .label_style(plot::font(plot::TICK_LABEL_SIZE))
+        .x_labels(0)
+        .y_labels(6)
+        .y_label_formatter(&|v| format!("{v:.decimals$}"))
+        .draw()
+        .map_err(plot::plot_err)?;
+    // Category labels under each cell.
+    let style = plot::font(plot::TICK_LABEL_SIZE).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Top,
+    ));
+    for (i, l) in labels.iter().enumerate() {
+        // backend_coord is absolute; draw_text takes coordinates within the area.
+        let (x, y) = chart.backend_coord(&(i as f64 + 0.5, y0));
+        let (bx, by) = plot_area.get_base_pixel();
+        plot_area
+            .draw_text(l, &style, (x - bx, y - by + 8))
+            .map_err(plot::plot_err)?;
+    }
+    // Chance: a dashed line.
+    let mut x = 0.0;
+    while x < n as f64 {
+        chart
+            .draw_series([PathElement::new(
+                vec![(x, e.chance), ((x + 0.12).min(n as f64), e.chance)],
+                plot::GREY.stroke_width(2),
+            )])
+            .map_err(plot::plot_err)?;
+        x += 0.2;
+    }
+    for (i, r) in e.rows.iter().enumerate() {
+        let c = i as f64 + 0.5;
+        let est = &r.estimate;
+        let color = bar_color(&r.control);
+        chart
+            .draw_series(
+                est.per_seed
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| v.is_finite())
+                    .map(|(k, &v)| {
+                        Circle::new(
+                            (c + 0.18 + plot::jitter(k) * 0.08, v),
+                            4,
+                            plot::DARK.mix(0.45).filled(),
+                        )
+                    }),
+            )
+            .map_err(plot::plot_err)?;
+        if est.ci_low.is_finite() && est.ci_high.is_finite() {
+            for seg in [
+                vec![(c, est.ci_low), (c, est.ci_high)],
+                vec![(c - 0.08, est.ci_low), (c + 0.08, est.ci_low)],
+                vec![(c - 0.08, est.ci_high), (c + 0.08, est.ci_high)],
+            ] {
+                chart
+                    .draw_series([PathElement::new(seg, color.stroke_width(3))])
+                    .map_err(plot::plot_err)?;
+            }
+        }
+        if est.mean.is_finite() {
+            chart
+                .draw_series([Circle::new((c, est.mean), 8, color.filled())])
+                .map_err(plot::plot_err)?;
+        }
+    }
+    Ok(())
 }
 
 fn short_label(r: &Row) -> String {

@@ -95,15 +95,6 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
             );
         }
     }
-    if cfg.controls.is_some() {
-        let m = cfg.controls_metric().unwrap_or_default();
-        if !known.iter().any(|(k, _)| *k == m) {
-            bail!(
-                "key `controls.metric` = {m:?}: the {} analysis produces no such metric",
-                exp.id()
-            );
-        }
-    }
     for (i, c) in cfg.checks.iter().enumerate() {
         if !known.iter().any(|(m, _)| *m == c.metric) {
             let names: Vec<&str> = known.iter().map(|(m, _)| *m).collect();
@@ -113,6 +104,16 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
                 c.name,
                 exp.id(),
                 names.join(", ")
+            );
+        }
+    }
+    // After the checks: the controls' metric defaults to the first check's.
+    if cfg.controls.is_some() {
+        let m = cfg.controls_metric().unwrap_or_default();
+        if !known.iter().any(|(k, _)| *k == m) {
+            bail!(
+                "key `controls.metric` = {m:?}: the {} analysis produces no such metric",
+                exp.id()
             );
         }
     }
