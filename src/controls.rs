@@ -254,15 +254,20 @@ fn cell_options(opts: &Options, name: &str, dir: &Path, overrides: Vec<Override>
     }
 }
 
-/// Whether a cell's directory holds a finished run of exactly this config.
+/// Whether a cell's directory holds a finished run of exactly this config
+/// (the `[controls]` table itself aside: it changes no run).
 fn finished(dir: &Path, ro: &RunOptions) -> bool {
-    let Ok((cfg, _)) = run::resolve_config(ro) else {
+    let text = |mut c: Config| {
+        c.controls = None;
+        toml::to_string(&c).ok()
+    };
+    let Ok((want, _)) = run::resolve_config(ro) else {
         return false;
     };
-    let Ok(want) = toml::to_string(&cfg) else {
+    let Ok(have) = run::run_config(dir) else {
         return false;
     };
-    std::fs::read_to_string(dir.join("config.toml")).is_ok_and(|t| t == want)
+    text(want).is_some_and(|w| Some(w) == text(have))
         && dir.join("outcomes.json").is_file()
         && dir.join("figures").is_dir()
 }
