@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 METARL := $(CARGO_TARGET_DIR)/release/metarl
 EXPERIMENTS := $(sort $(wildcard experiments/*.toml))
 
-.PHONY: all build figures test check bench report sweep-example clean
+.PHONY: all build figures test check bench report controls sweep-example clean
 
 all: figures
 
@@ -49,6 +49,16 @@ bench: build
 # if an experiment does not fully reproduce (the report is written either way).
 report: build
 	$(METARL) report --all --readme README.md
+
+# The mechanism controls of every experiment that declares [controls] (issue 15; README
+# "Controls"): no reward input, untrained, plastic at test, LSTM size, beside the experiment at the
+# controls' budget and its default run (runs/<name>, from `make figures`, if present). Writes
+# runs/controls/ (controls.json, controls.parquet, controls.md, figures/) and copies the figure
+# into figures/. Exits non-zero if a control check fails (the table and figure are written first).
+controls: build
+	@mkdir -p figures
+	nice -n 10 $(METARL) controls --all --threads 2; status=$$?; \
+	  cp runs/controls/figures/controls.png runs/controls/figures/controls.svg figures/ && exit $$status
 
 # The worked sweep example of the README (S4 model-based index by LSTM size and training
 # length, 16 cells × 8 seeds, about 6 minutes of CPU per core on two cores): run, merge, copy the figure.

@@ -36,6 +36,11 @@ pub struct Config {
     /// with the variant's overrides.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<VariantConfig>,
+    /// The mechanism controls of issue 15 (`metarl controls`): which controls
+    /// this experiment runs, their budget and the chance value of their checks.
+    /// Absent: the experiment has no controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controls: Option<ControlsConfig>,
     /// Named budget overrides, e.g. `[profiles.quick.training] episodes = 2000`.
     /// Applied by `load`; kept in the resolved config for the record.
     #[serde(default)]
@@ -137,7 +142,8 @@ pub struct EncoderConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainingConfig {
-    /// Training episodes per seed (all batches together).
+    /// Training episodes per seed (all batches together); 0 = never trained (the
+    /// initial weights are tested: the "untrained" control).
     pub episodes: usize,
     /// Episodes run in lock-step and averaged into one update (stands in for A3C's workers).
     pub batch: usize,
@@ -217,6 +223,70 @@ pub struct EvaluationConfig {
     /// streams from the same seed, so that the conditions see the same task draws.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ConditionConfig>,
+    /// Keep training during the test (the "plastic at test" control): after each
+    /// batch of test episodes, one A2C update with the training optimiser and
+    /// hyper-parameters (a fresh optimiser state) on that batch, so that later test
+    /// episodes are played by changed weights. Default false: weights frozen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plastic: bool,
+}
+
+/// A mechanism control (`controls.run`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlKind {
+    /// `agent.feedback = "none"`: no previous-reward (or RPE) input, in training and test.
+    NoRewardInput,
+    /// `training.episodes = 0`: the initial weights, tested as they are.
+    Untrained,
+    /// `evaluation.plastic = true`: weights keep learning during the test.
+    PlasticTest,
+    /// `agent.hidden` at each of `controls.sizes`.
+    Size,
+}
+
+impl ControlKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlKind::NoRewardInput => "no_reward_input",
+            ControlKind::Untrained => "untrained",
+            ControlKind::PlasticTest => "plastic_test",
+            ControlKind::Size => "size",
+        }
+    }
+}
+
+/// `[controls]`: the mechanism controls of an experiment (issue 15). Each control
+/// is the experiment with a few overrides, trained and tested on the same seeds
+/// and test episodes as `main` (the experiment at the controls' budget).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlsConfig {
+    /// Which controls run: any of "no_reward_input", "untrained", "plastic_test", "size".
+    pub run: Vec<ControlKind>,
+    /// Seeds of every control run (the first `seeds` seeds of the experiment).
+    pub seeds: usize,
+    /// Training episodes per seed of every trained control run (and of `main`).
+    pub episodes: usize,
+    /// Test episodes per seed (default: the experiment's `evaluation.episodes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_episodes: Option<usize>,
+    /// LSTM sizes of the "size" control (the experiment's own `agent.hidden` is `main`).
+    #[serde(default = "default_sizes")]
+    pub sizes: Vec<usize>,
+    /// The metric compared across controls (default: `experiment.key_metric`, else
+    /// the first check's metric).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The metric's value when the effect is absent (chance).
+    pub chance: f64,
+    /// The checks of "no_reward_input" and "untrained" pass when the metric's 95% CI
+    /// includes `chance` or its mean is within `tolerance` of it.
+    pub tolerance: f64,
+}
+
+fn default_sizes() -> Vec<usize> {
+    vec![12, 24, 48, 96]
 }
 
 /// One test condition: `[[evaluation.conditions]]`.
@@ -235,7 +305,8 @@ pub struct ConditionConfig {
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub task: toml::Table,
     /// A manipulation of the RPE input in this condition, weights frozen
-    /// (`agent.feedback = "rpe"` only; default none), e.g.
+    /// (`agent.feedback = "rpe"`; with "none", the control without that input,
+    /// there is nothing to manipulate and it does nothing; default none), e.g.
     /// `rpe_manipulation = { event = "risky_win", add = -4.0 }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpe_manipulation: Option<RpeManipulation>,
@@ -702,7 +773,6 @@ impl Config {
             }
         }
         let tr = &self.training;
-        validate::positive("training.episodes", tr.episodes)?;
         validate::positive("training.batch", tr.batch)?;
         if tr.batch > 256 {
             bail!("key `training.batch` = {}: must be at most 256", tr.batch);
@@ -768,6 +838,12 @@ impl Config {
             }
         }
         validate::positive("seeds.count", self.seeds.count)?;
+        if self.evaluation.plastic && self.agent.feedback == Feedback::Rpe {
+            bail!("key `evaluation.plastic`: not supported with agent.feedback = \"rpe\" (the critic would have to learn at test too)");
+        }
+        if let Some(c) = &self.controls {
+            c.validate(self)?;
+        }
         for (i, c) in self.checks.iter().enumerate() {
             validate::finite(&format!("checks[{i}].threshold"), c.threshold)?;
         }
@@ -794,10 +870,12 @@ impl Config {
                 .map_err(|e| anyhow!("in condition `{}` ({key}.task): {e:#}", c.name))?;
             if let Some(m) = &c.rpe_manipulation {
                 let key = format!("{key}.rpe_manipulation");
-                if self.agent.feedback != Feedback::Rpe {
+                // With "none" (the no-reward-input control) there is no input to
+                // manipulate: the condition is then the plain test.
+                if self.agent.feedback == Feedback::Reward {
                     bail!(
                         "key `{key}` (condition `{}`): manipulates the RPE input, which needs \
-                         agent.feedback = \"rpe\" (it is \"{}\")",
+                         agent.feedback = \"rpe\" (or \"none\": no input, nothing to manipulate) (it is \"{}\")",
                         c.name,
                         self.agent.feedback
                     );
@@ -831,6 +909,16 @@ impl Config {
                 .map_err(|e| anyhow!("in variant `{}` ({key}): {e:#}", v.name))?;
         }
         Ok(())
+    }
+
+    /// The metric the controls compare: `controls.metric`, else
+    /// `experiment.key_metric`, else the first check's metric.
+    pub fn controls_metric(&self) -> Option<String> {
+        self.controls
+            .as_ref()
+            .and_then(|c| c.metric.clone())
+            .or_else(|| self.experiment.key_metric.clone())
+            .or_else(|| self.checks.first().map(|c| c.metric.clone()))
     }
 
     /// The training stages (episodes) at which the network is tested: the
@@ -918,6 +1006,39 @@ impl Config {
                 })
             })
             .collect()
+    }
+}
+
+impl ControlsConfig {
+    fn validate(&self, cfg: &Config) -> Result<()> {
+        if self.run.is_empty() {
+            bail!("key `controls.run`: list at least one control (no_reward_input, untrained, plastic_test, size)");
+        }
+        for (i, k) in self.run.iter().enumerate() {
+            if self.run[..i].contains(k) {
+                bail!("key `controls.run`: {:?} is listed twice", k.name());
+            }
+        }
+        validate::positive("controls.seeds", self.seeds)?;
+        validate::positive("controls.episodes", self.episodes)?;
+        if let Some(n) = self.test_episodes {
+            validate::positive("controls.test_episodes", n)?;
+        }
+        if self.run.contains(&ControlKind::Size) && self.sizes.is_empty() {
+            bail!("key `controls.sizes`: the size control needs at least one size");
+        }
+        for (i, &h) in self.sizes.iter().enumerate() {
+            validate::positive(&format!("controls.sizes[{i}]"), h)?;
+            if self.sizes[..i].contains(&h) {
+                bail!("key `controls.sizes`: {h} is listed twice");
+            }
+        }
+        validate::finite("controls.chance", self.chance)?;
+        validate::range("controls.tolerance", self.tolerance, 0.0, 1e12, ">= 0")?;
+        if self.run.contains(&ControlKind::PlasticTest) && cfg.agent.feedback == Feedback::Rpe {
+            bail!("key `controls.run`: plastic_test is not supported with agent.feedback = \"rpe\" (the critic would have to learn at test too); remove it");
+        }
+        Ok(())
     }
 }
 

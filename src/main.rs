@@ -131,6 +131,48 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+
+    /// The mechanism controls of an experiment (its TOML's [controls]): the experiment at the
+    /// controls' budget ("main") beside no reward input, untrained weights, plastic weights at test
+    /// and other LSTM sizes, on the same seeds and test episodes; prints the key metric under each
+    /// and the checks (no reward input and untrained at chance) PASS/FAIL, and writes
+    /// <out>/<experiment>/ (run directories, controls.json), <out>/controls.json, controls.parquet,
+    /// controls.md and <out>/figures/controls.png/.svg. A cell that finished with the same config is
+    /// reused. Exits 1 if a check fails. See the README section "Controls".
+    Controls {
+        /// Experiment name or TOML path (or --all).
+        #[arg(required_unless_present = "all")]
+        experiment: Option<String>,
+        /// Every shipped experiment that declares [controls].
+        #[arg(long, conflicts_with = "experiment")]
+        all: bool,
+        /// Override controls.seeds.
+        #[arg(long)]
+        seeds: Option<usize>,
+        /// Override controls.episodes (training episodes per seed).
+        #[arg(long)]
+        episodes: Option<usize>,
+        /// Override controls.test_episodes.
+        #[arg(long)]
+        test_episodes: Option<usize>,
+        /// Run only these controls (repeatable; "main" always runs), e.g. --only untrained.
+        #[arg(long)]
+        only: Vec<String>,
+        /// Where the control runs and tables go.
+        #[arg(long, default_value = "runs/controls")]
+        out: PathBuf,
+        /// Where the default runs are (their outcomes.json is shown beside the controls).
+        #[arg(long, default_value = "runs")]
+        runs: PathBuf,
+        /// Worker threads per run (seeds in parallel; results do not depend on it).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Rerun cells that already finished with the same config.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Parameter grids × seeds: list, run (one cell, or all here in parallel), write a Slurm
     /// array script, merge. See the "Sweeps and clusters" section of the README.
     Sweep {
@@ -692,6 +734,65 @@ fn main_inner() -> Result<bool> {
             )
         }
         Command::Sweep { command } => return sweep_command(command),
+        Command::Controls {
+            experiment,
+            all: _,
+            seeds,
+            episodes,
+            test_episodes,
+            only,
+            out,
+            runs,
+            threads,
+            force,
+            quiet,
+        } => {
+            if threads == Some(0) {
+                bail!("--threads must be at least 1");
+            }
+            let names: Vec<String> = match experiment {
+                Some(e) => vec![e],
+                None => config::shipped()
+                    .iter()
+                    .filter(|(n, _)| {
+                        let has = experiments::load(n, None)
+                            .map(|l| l.config.controls.is_some())
+                            .unwrap_or(false);
+                        if !has {
+                            eprintln!("{n}: declares no [controls]; skipped");
+                        }
+                        has
+                    })
+                    .map(|(n, _)| n.to_string())
+                    .collect(),
+            };
+            let mut passed = true;
+            for name in names {
+                let opts = metarl::controls::Options {
+                    experiment: name,
+                    out: out.clone(),
+                    runs: runs.clone(),
+                    seeds,
+                    episodes,
+                    test_episodes,
+                    only: only.clone(),
+                    threads,
+                    force,
+                    quiet,
+                };
+                let r = metarl::controls::run_experiment(&opts)?;
+                print!("{}", metarl::controls::check_table(&r));
+                passed &= r.checks.iter().all(|c| c.passed);
+            }
+            let all = metarl::controls::collect(&out);
+            let written = metarl::controls::write_summary(&out, &all)?;
+            if !quiet {
+                for p in written {
+                    eprintln!("wrote {}", p.display());
+                }
+            }
+            return Ok(passed);
+        }
         Command::Report {
             all: true,
             runs,

@@ -786,6 +786,9 @@ pub fn evaluate_agent(
     critic: Option<&Params>,
     seed: u64,
 ) -> TrialTable {
+    if cfg.evaluation.plastic {
+        return crate::plastic::evaluate_plastic(cfg, cond, params, seed);
+    }
     let batch = cfg.training.batch;
     let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, params, critic);
     if let Some(m) = &cond.rpe_manipulation {

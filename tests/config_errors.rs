@@ -39,10 +39,11 @@ fn probability_outside_unit_interval_is_refused() {
 }
 
 #[test]
-fn zero_episodes_is_refused() {
-    let e = error_of(&base().replace("episodes = 20000", "episodes = 0"));
+fn zero_test_episodes_is_refused() {
+    // training.episodes = 0 is allowed (the untrained control); a test needs episodes.
+    let e = error_of(&base().replace("episodes = 300", "episodes = 0"));
     assert!(
-        e.contains("training.episodes") && e.contains("at least 1"),
+        e.contains("evaluation.episodes") && e.contains("at least 1"),
         "{e}"
     );
 }

@@ -114,6 +114,16 @@ pub fn validate(cfg: &mut Config) -> Result<()> {
             );
         }
     }
+    // After the checks: the controls' metric defaults to the first check's.
+    if cfg.controls.is_some() {
+        let m = cfg.controls_metric().unwrap_or_default();
+        if !known.iter().any(|(k, _)| *k == m) {
+            bail!(
+                "key `controls.metric` = {m:?}: the {} analysis produces no such metric",
+                exp.id()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -265,12 +265,20 @@ fn bandit_of(task: &TaskConfig) -> Option<&BernoulliBanditConfig> {
 fn check_design(cfg: &Config) -> Result<()> {
     task_of(cfg)?;
     // The greedy play and the state PCA replay the network from its
-    // checkpoint with the previous reward as input; they know no critic.
-    if cfg.agent.feedback != crate::config::Feedback::Reward {
+    // checkpoint with the previous reward as input; they know no critic. ("none",
+    // the no-reward-input control, is replayed with the reward input's weights zeroed.)
+    if cfg.agent.feedback == crate::config::Feedback::Rpe {
         bail!(
             "key `agent.feedback` = \"{}\": the f1_bandits analysis replays the network with the \
-             previous reward as its input (greedy play, state PCA), so only \"reward\" is supported",
+             previous reward as its input (greedy play, state PCA), so only \"reward\" (or \"none\") is supported",
             cfg.agent.feedback
+        );
+    }
+    // The greedy play and the state PCA replay the frozen network from its checkpoint.
+    if cfg.evaluation.plastic {
+        bail!(
+            "key `evaluation.plastic`: the f1_bandits analysis replays the frozen network from its \
+             checkpoint (greedy play, state PCA), which a network that learned during the test is not"
         );
     }
     let variants = cfg.training_variants()?;
@@ -783,14 +791,22 @@ fn name_seed(name: &str) -> u64 {
     })
 }
 
-fn checkpoint(run_dir: &Path, variant: &str, seed: u64) -> Result<Params> {
+fn checkpoint(cfg: &Config, run_dir: &Path, variant: &str, seed: u64) -> Result<Params> {
     let path = run_dir
         .join("checkpoints")
         .join(variant)
         .join(format!("seed_{seed}.json"));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
-    Params::load_json(&text).with_context(|| format!("checkpoint {}", path.display()))
+    let mut params =
+        Params::load_json(&text).with_context(|| format!("checkpoint {}", path.display()))?;
+    // The no-reward-input control (agent.feedback = "none"): the replays feed the
+    // reward, so the weights of the reward input (column 2: after the two action
+    // inputs) are zeroed; the network then computes exactly what it did in the test.
+    if cfg.agent.feedback == crate::config::Feedback::None {
+        params.w.column_mut(2).fill(0.0);
+    }
+    Ok(params)
 }
 
 // ---------------------------------------------------------------------------
@@ -850,7 +866,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             let greedy = VARIANTS
                 .iter()
                 .map(|(v, _)| {
-                    let params = checkpoint(run_dir, v, seed)?;
+                    let params = checkpoint(cfg, run_dir, v, seed)?;
                     play_network_greedy(&params, &episodes, cfg.agent.time_input)
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -871,7 +887,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .map(|&(v, seed)| {
             let variant = VARIANTS[v].0;
             let eps = get(variant, "correlated", seed)?;
-            let params = checkpoint(run_dir, variant, seed)?;
+            let params = checkpoint(cfg, run_dir, variant, seed)?;
             let (states, diff) = replay_states(&params, eps, cfg.agent.time_input)?;
             if diff > 1e-4 {
                 bail!(

@@ -102,10 +102,11 @@ impl Experiment for S6Dopamine {
                 );
             }
         }
-        if cfg.agent.feedback != Feedback::Rpe {
+        // "none" is the no-RPE-input control: the manipulations then have no input to act on.
+        if cfg.agent.feedback == Feedback::Reward {
             bail!(
                 "the s6_dopamine analysis needs agent.feedback = \"rpe\" (its conditions \
-                 manipulate the RPE input), not \"{}\"",
+                 manipulate the RPE input; or \"none\", the control without it), not \"{}\"",
                 cfg.agent.feedback
             );
         }

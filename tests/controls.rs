@@ -1,0 +1,193 @@
+//! The controls machinery of issue 15 (src/controls.rs, src/plastic.rs) on tiny
+//! budgets: it runs end to end and writes its tables and figure; the
+//! no-reward-input control really zeroes the network's outcome input; the
+//! untrained control tests the initial weights; the plastic test changes the
+//! weights during the test and the frozen test does not. (The scientific
+//! outcome is in the README, from `make controls`.)
+
+mod common;
+
+use metarl::config::{Feedback, Override};
+use metarl::controls::{self, Options};
+use metarl::experiments;
+use metarl::record::{col_f64, read_parquet};
+use metarl::tasks::{make_task, Phase};
+use metarl::train::{self, rng_for, stream, LockStep};
+
+fn s4(overrides: &[(&str, toml::Value)]) -> metarl::config::Config {
+    let o: Vec<Override> = overrides
+        .iter()
+        .map(|(k, v)| Override::new(k, v.clone()).unwrap())
+        .collect();
+    experiments::load_with("s4_two_step", None, &o)
+        .unwrap()
+        .config
+}
+
+#[test]
+fn controls_run_end_to_end_and_reuse_finished_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options {
+        experiment: "s4_two_step".into(),
+        out: tmp.path().join("controls"),
+        runs: tmp.path().join("runs"),
+        seeds: Some(2),
+        episodes: Some(32),
+        test_episodes: Some(16),
+        only: vec![],
+        threads: Some(1),
+        force: false,
+        quiet: true,
+    };
+    let r = controls::run_experiment(&opts).unwrap();
+    let cells: Vec<&str> = r.rows.iter().map(|r| r.cell.as_str()).collect();
+    assert_eq!(
+        cells,
+        [
+            "main",
+            "no_reward_input",
+            "untrained",
+            "plastic_test",
+            "size_12",
+            "size_24",
+            "size_96"
+        ]
+    );
+    assert_eq!(r.metric, "model_based_index");
+    assert!(r.rows.iter().all(|r| r.seeds == [1, 2]));
+    assert!(r.rows.iter().all(|r| r.cpu_seconds.is_some()));
+    // No default run in this directory: said so, not hidden.
+    assert!(r.default_run_missing.is_some());
+    let names: Vec<&str> = r.checks.iter().map(|c| c.cell.as_str()).collect();
+    assert_eq!(names, ["no_reward_input", "untrained"]);
+
+    // Each cell is an ordinary run directory with its overrides.
+    let dir = opts.out.join("s4_two_step");
+    let cfg = |cell: &str| metarl::run::run_config(&dir.join(cell)).unwrap();
+    assert_eq!(cfg("no_reward_input").agent.feedback, Feedback::None);
+    assert_eq!(cfg("untrained").training.episodes, 0);
+    assert!(cfg("plastic_test").evaluation.plastic);
+    assert!(!cfg("main").evaluation.plastic);
+    assert_eq!(cfg("size_96").agent.hidden, 96);
+    assert_eq!(cfg("main").evaluation.episodes, 16);
+    // The untrained run has no update in training.parquet.
+    let t = read_parquet(&dir.join("untrained").join("training.parquet")).unwrap();
+    assert_eq!(t.height(), 0);
+
+    // The summary: JSON, Parquet (one row per cell × seed), Markdown, figure.
+    let all = controls::collect(&opts.out);
+    controls::write_summary(&opts.out, &all).unwrap();
+    let p = read_parquet(&opts.out.join("controls.parquet")).unwrap();
+    assert_eq!(p.height(), 7 * 2);
+    assert!(opts.out.join("controls.json").is_file());
+    assert!(opts.out.join("figures").join("controls.png").is_file());
+    assert!(opts.out.join("figures").join("controls.svg").is_file());
+    let md = std::fs::read_to_string(opts.out.join("controls.md")).unwrap();
+    assert!(md.contains("no reward input"), "{md}");
+
+    // A second call reuses every finished cell (same config) with the same numbers.
+    let again = controls::run_experiment(&opts).unwrap();
+    for (a, b) in r.rows.iter().zip(&again.rows) {
+        assert_eq!(a.estimate.per_seed, b.estimate.per_seed);
+        // Reused: the first run's time (as read back from controls.json).
+        let (x, y) = (a.cpu_seconds.unwrap(), b.cpu_seconds.unwrap());
+        assert!((x - y).abs() < 1e-9, "{x} vs {y}");
+    }
+}
+
+#[test]
+fn no_reward_input_zeroes_the_outcome_input() {
+    for (feedback, expect_nonzero) in [("reward", true), ("none", false)] {
+        let cfg = s4(&[("agent.feedback", toml::Value::String(feedback.into()))]);
+        let task = make_task(&cfg.task, Phase::Test);
+        let params = train::init_params(&cfg, task.as_ref(), &mut rng_for(1, stream::INIT));
+        let mut env = LockStep::new(&cfg, Phase::Test, &params, None);
+        env.run(
+            &params,
+            None,
+            &mut rng_for(1, stream::EVAL_TASK),
+            &mut rng_for(1, stream::EVAL_POLICY),
+        );
+        let rows = env.ro.n_steps * env.ro.batch;
+        let rewards = env.ro.rewards[..rows].iter().filter(|&&r| r != 0.0).count();
+        assert!(rewards > 0, "the episodes had rewards to feed back");
+        // `feedback` is exactly what the network read in its previous-reward slot.
+        let fed = env.ro.feedback[..rows]
+            .iter()
+            .filter(|&&f| f != 0.0)
+            .count();
+        assert_eq!(
+            fed > 0,
+            expect_nonzero,
+            "feedback = {feedback}: {fed} non-zero inputs"
+        );
+    }
+}
+
+#[test]
+fn untrained_control_tests_the_initial_weights() {
+    let cfg = s4(&[("training.episodes", toml::Value::Integer(0))]);
+    let trained = train::train_seed(&cfg, 3, |_, _, _| {}).unwrap();
+    let task = make_task(&cfg.task, Phase::Train);
+    let init = train::init_params(&cfg, task.as_ref(), &mut rng_for(3, stream::INIT));
+    assert!(trained.curve.is_empty());
+    assert_eq!(
+        trained.params.save_json().unwrap(),
+        init.save_json().unwrap()
+    );
+}
+
+fn policy(cfg: &metarl::config::Config, params: &metarl::agent::Params) -> Vec<f64> {
+    let cond = &cfg.test_conditions().unwrap()[0];
+    let df = train::evaluate_agent(cfg, cond, params, None, 5)
+        .into_dataframe()
+        .unwrap();
+    col_f64(&df, "p_0").unwrap()
+}
+
+#[test]
+fn plastic_test_learns_and_the_frozen_test_does_not() {
+    let frozen = s4(&[("evaluation.episodes", toml::Value::Integer(48))]);
+    let mut plastic = frozen.clone();
+    plastic.evaluation.plastic = true;
+    let task = make_task(&frozen.task, Phase::Train);
+    let params = train::init_params(&frozen, task.as_ref(), &mut rng_for(5, stream::INIT));
+    let before = params.save_json().unwrap();
+    let a = policy(&frozen, &params);
+    let b = policy(&plastic, &params);
+    // The parameters given to either test are never changed.
+    assert_eq!(params.save_json().unwrap(), before);
+    assert_eq!(a, policy(&frozen, &params), "the frozen test is repeatable");
+    // The first batch (16 episodes × 200 steps) is played by the same weights;
+    // after the first update the policy differs.
+    let first = 16 * 200;
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[..first], b[..first]);
+    assert!(a[first..].iter().zip(&b[first..]).any(|(x, y)| x != y));
+}
+
+#[test]
+fn controls_keys_are_validated() {
+    let base = common::experiment_text("s4_two_step");
+    let e = common::error_of(&base.replace("tolerance = 0.1 ", "tolerence = 0.1 "));
+    assert!(e.contains("tolerence"), "{e}");
+    let e = common::error_of(&base.replace(
+        "run = [\"no_reward_input\"",
+        "metric = \"no_such_metric\"\nrun = [\"no_reward_input\"",
+    ));
+    assert!(
+        e.contains("controls.metric") && e.contains("no_such_metric"),
+        "{e}"
+    );
+    let e = common::error_of(&base.replace("\"plastic_test\", \"size\"]", "\"untrained\"]"));
+    assert!(e.contains("controls.run") && e.contains("twice"), "{e}");
+    let e = common::error_of(&base.replace("sizes = [12, 24, 48, 96]", "sizes = [12, 0]"));
+    assert!(e.contains("controls.sizes[1]"), "{e}");
+    // The RPE-input agent cannot learn at test (its critic would have to).
+    let s6 = common::experiment_text("s6_dopamine");
+    let e = common::error_of(&s6.replace(
+        "run = [\"no_reward_input\", \"untrained\", \"size\"]",
+        "run = [\"plastic_test\"]",
+    ));
+    assert!(e.contains("plastic_test") && e.contains("rpe"), "{e}");
+}
