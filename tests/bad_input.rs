@@ -274,10 +274,11 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
             &["training.gamma", "inf"],
         ),
         (
-            "zero episodes",
-            "episodes = 20000\n",
-            "episodes = 0\n",
-            &["training.episodes", "at least 1"],
+            // (training.episodes = 0 is valid: the untrained control)
+            "zero batch",
+            "batch = 16 ",
+            "batch = 0 ",
+            &["training.batch", "at least 1"],
         ),
         (
             "unknown key",
@@ -362,7 +363,7 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
     let cli: &[(&[&str], &[&str])] = &[
         (&["--profile", "huge"], &["no profile `huge`", "quick"]),
         (&["--seeds", "0"], &["seeds.count", "at least 1"]),
-        (&["--episodes", "0"], &["training.episodes", "at least 1"]),
+        (&["--set", "training.batch=0"], &["training.batch", "at least 1"]),
         (&["--threads", "0"], &["--threads"]),
         (&["--set", "agent.hidden=-1"], &["agent.hidden"]),
         (&["--set", "agent.hiden=3"], &["hiden"]),
