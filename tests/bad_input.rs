@@ -363,7 +363,10 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
     let cli: &[(&[&str], &[&str])] = &[
         (&["--profile", "huge"], &["no profile `huge`", "quick"]),
         (&["--seeds", "0"], &["seeds.count", "at least 1"]),
-        (&["--set", "training.batch=0"], &["training.batch", "at least 1"]),
+        (
+            &["--set", "training.batch=0"],
+            &["training.batch", "at least 1"],
+        ),
         (&["--threads", "0"], &["--threads"]),
         (&["--set", "agent.hidden=-1"], &["agent.hidden"]),
         (&["--set", "agent.hiden=3"], &["hiden"]),
