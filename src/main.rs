@@ -803,7 +803,8 @@ fn main_inner() -> Result<bool> {
             let entries = report::collect(&runs);
             std::fs::create_dir_all(&out)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-            let md = report::markdown(&entries, &report::Provenance::here(), &out)?;
+            let mut md = report::markdown(&entries, &report::Provenance::here(), &out)?;
+            md.push_str(&report::controls_section(&runs, &out)?);
             let html = report::html(&md, &out)?;
             metarl::record::write_text_atomic(&out.join("REPRODUCTION.md"), &md)?;
             metarl::record::write_text_atomic(&out.join("REPRODUCTION.html"), &html)?;

@@ -631,6 +631,54 @@ pub fn update_readme(readme: &Path, table: &str) -> Result<()> {
     crate::record::write_text_atomic(readme, &new)
 }
 
+/// The mechanism controls (`make controls`, README "Controls") as a report
+/// section: the table of `runs/controls/controls.json`, its checks and the
+/// figure; a line saying how to make them when they were not run.
+pub fn controls_section(runs_root: &Path, out_dir: &Path) -> Result<String> {
+    let root = runs_root.join("controls");
+    let path = root.join("controls.json");
+    let mut s = String::from("\n## Mechanism controls (issue 15)\n\n");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        let _ = writeln!(
+            s,
+            "No controls in `{}` (run `make controls`).",
+            root.display()
+        );
+        return Ok(s);
+    };
+    let all: Vec<crate::controls::ExperimentControls> = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a controls table", path.display()))?;
+    s.push_str(
+        "Each experiment at the controls' budget (main) beside no reward input, untrained \
+         weights, plastic weights at test and other LSTM sizes, on the same seeds and test \
+         episodes (`metarl controls --all`).\n",
+    );
+    let png = root.join("figures").join("controls.png");
+    if png.exists() {
+        let _ = writeln!(s, "\n![controls]({})", place_figure(&png, out_dir)?);
+    }
+    s.push('\n');
+    s.push_str(&crate::controls::markdown(&all));
+    s.push_str("\n| experiment | check | rule | mean [95% CI] | per seed | result |\n|---|---|---|---|---|---|\n");
+    for e in &all {
+        for c in &e.checks {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} [{}, {}] | {} | {} |",
+                e.experiment,
+                c.name,
+                c.rule,
+                fmt_num(c.mean),
+                fmt_num(c.ci_low),
+                fmt_num(c.ci_high),
+                per_seed(&c.per_seed),
+                if c.passed { "PASS" } else { "**FAIL**" }
+            );
+        }
+    }
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,8 @@ fn the_report_covers_every_experiment_and_shows_failures() {
         }
     }
     assert!(md.contains("**FAIL**"), "failing checks must be shown");
+    // No `make controls` here: the controls section says how to make them.
+    assert!(md.contains("## Mechanism controls") && md.contains("run `make controls`"));
     assert!(md.contains("**Result: no run.**") && md.contains(missing[0]));
     // Deviations are read from the TOML.
     assert!(
