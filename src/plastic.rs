@@ -9,11 +9,11 @@
 //! actions are the frozen test's. Selected by `evaluation.plastic = true`; not
 //! available with the RPE input (its critic would have to learn too).
 
-use crate::agent::{a2c, A2cBuffers, A2cHyper, Optim, Params, RolloutData};
+use crate::agent::{a2c, A2cBuffers, Optim, Params, RolloutData};
 use crate::config::{Config, TestCondition};
 use crate::record::TrialTable;
 use crate::tasks::Phase;
-use crate::train::{rng_for, stream, LockStep};
+use crate::train::{test_rngs, test_table, training_hyper, training_optimiser, LockStep};
 
 /// The test of one condition with A2C updates between its batches; `params` is
 /// copied, never changed.
@@ -29,30 +29,10 @@ pub fn evaluate_plastic(
     let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, &params, None);
     let mut bufs = A2cBuffers::new(&env.ws);
     let mut grad = params.zeros_like();
-    let mut opt = Optim::new(
-        tr.optimizer,
-        tr.learning_rate,
-        tr.rmsprop_decay,
-        tr.optimizer_eps,
-        &params,
-    );
-    let hyper = A2cHyper {
-        gamma: tr.gamma as f32,
-        value_cost: tr.value_cost as f32,
-        entropy_cost: tr.entropy_cost as f32,
-    };
-    let mut task_rng = rng_for(seed, stream::EVAL_TASK);
-    let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
-    let hidden = if cfg.evaluation.record_hidden {
-        params.hidden
-    } else {
-        0
-    };
-    let mut table = TrialTable::new(
-        env.tasks[0].as_ref(),
-        cfg.evaluation.record_observations,
-        hidden,
-    );
+    let mut opt = training_optimiser(tr, &params);
+    let hyper = training_hyper(tr);
+    let (mut task_rng, mut policy_rng) = test_rngs(seed);
+    let mut table = test_table(cfg, env.tasks[0].as_ref(), params.hidden);
     let gamma = tr.gamma as f32;
     let mut done = 0;
     while done < cond.episodes {

@@ -32,7 +32,7 @@
 //! previous RPE plus the manipulation, what the RPE-input network receives.
 
 use crate::checks::{self, CheckResult};
-use crate::config::{Config, Feedback, Override, TestCondition};
+use crate::config::{Config, Override, TestCondition};
 use crate::experiments;
 use crate::record::{self, TrialTable};
 use crate::tasks::{make_task, Phase, Task, TaskRng};
@@ -429,17 +429,9 @@ pub fn play_condition(
         )),
         None => None,
     };
-    let mut task_rng = rng_for(seed, stream::EVAL_TASK);
-    let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
+    let (mut task_rng, mut policy_rng) = crate::train::test_rngs(seed);
     let mut agent_rng = rng_for(seed, stream::REFERENCE);
-    let mut table = TrialTable::new(
-        tasks[0].as_ref(),
-        cfg.evaluation.record_observations,
-        record_units,
-    );
-    if cfg.agent.feedback == Feedback::Rpe {
-        table = table.with_rpe_input();
-    }
+    let mut table = crate::train::test_table(cfg, tasks[0].as_ref(), n_units);
     let mut policy = vec![0.0f64; n_act];
     let mut policy32 = vec![0.0f32; n_act];
     let mut units = vec![0.0f64; n_units];

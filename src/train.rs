@@ -8,7 +8,7 @@ use crate::agent::{
     self, a2c, critic, A2cBuffers, A2cHyper, CriticWorkspace, EncoderParams, Optim, Params,
     RolloutData, Workspace,
 };
-use crate::config::{Config, Feedback, TestCondition};
+use crate::config::{Config, Feedback, TestCondition, TrainingConfig};
 use crate::record::TrialTable;
 use crate::tasks::{make_task, Phase, Task, TaskConfig, TaskRng};
 use anyhow::{bail, Result};
@@ -412,15 +412,7 @@ impl Trainer {
         let tr = &cfg.training;
         let (params, critic) = initial_params(cfg, seed);
         let env = LockStep::new(cfg, Phase::Train, &params, critic.as_ref());
-        let optim = |like: &Params| {
-            Optim::new(
-                tr.optimizer,
-                tr.learning_rate,
-                tr.rmsprop_decay,
-                tr.optimizer_eps,
-                like,
-            )
-        };
+        let optim = |like: &Params| training_optimiser(tr, like);
         Trainer {
             grad: params.zeros_like(),
             opt: optim(&params),
@@ -429,11 +421,7 @@ impl Trainer {
             critic,
             bufs: A2cBuffers::new(&env.ws),
             env,
-            hyper: A2cHyper {
-                gamma: tr.gamma as f32,
-                value_cost: tr.value_cost as f32,
-                entropy_cost: tr.entropy_cost as f32,
-            },
+            hyper: training_hyper(tr),
             critic_cost: tr.critic_cost.unwrap_or(1.0) as f32,
             grad_clip: tr.grad_clip,
             task_rng: rng_for(seed, stream::TRAIN_TASK),
@@ -774,6 +762,53 @@ pub fn evaluate_condition(
     evaluate_agent(cfg, cond, params, None, seed)
 }
 
+/// The training optimiser of `[training]` for parameters shaped like `like`.
+pub fn training_optimiser(tr: &TrainingConfig, like: &Params) -> Optim {
+    Optim::new(
+        tr.optimizer,
+        tr.learning_rate,
+        tr.rmsprop_decay,
+        tr.optimizer_eps,
+        like,
+    )
+}
+
+/// The A2C loss weights of `[training]`.
+pub fn training_hyper(tr: &TrainingConfig) -> A2cHyper {
+    A2cHyper {
+        gamma: tr.gamma as f32,
+        value_cost: tr.value_cost as f32,
+        entropy_cost: tr.entropy_cost as f32,
+    }
+}
+
+/// The test's task and policy random streams for `seed` (the same in every
+/// test condition, so that conditions replay the same task draws).
+pub fn test_rngs(seed: u64) -> (TaskRng, TaskRng) {
+    (
+        rng_for(seed, stream::EVAL_TASK),
+        rng_for(seed, stream::EVAL_POLICY),
+    )
+}
+
+/// The empty trial table of a test of `task` by a network of `hidden_units`:
+/// hidden states only with `evaluation.record_hidden`, observations unless
+/// `evaluation.record_observations = false`, and the `rpe_input` column with
+/// the RPE input.
+pub fn test_table(cfg: &Config, task: &dyn Task, hidden_units: usize) -> TrialTable {
+    let hidden = if cfg.evaluation.record_hidden {
+        hidden_units
+    } else {
+        0
+    };
+    let table = TrialTable::new(task, cfg.evaluation.record_observations, hidden);
+    if cfg.agent.feedback == Feedback::Rpe {
+        table.with_rpe_input()
+    } else {
+        table
+    }
+}
+
 /// Frozen-weight evaluation in one test condition: fresh task instances, the
 /// trained parameters (and the RPE input's critic) borrowed immutably, every
 /// step recorded. The random streams restart from the seed in every condition.
@@ -800,21 +835,8 @@ pub fn evaluate_agent(
             .expect("validated manipulation event");
         env.feedback.manipulation = Some((event, m.add as f32));
     }
-    let mut task_rng = rng_for(seed, stream::EVAL_TASK);
-    let mut policy_rng = rng_for(seed, stream::EVAL_POLICY);
-    let hidden = if cfg.evaluation.record_hidden {
-        params.hidden
-    } else {
-        0
-    };
-    let mut table = TrialTable::new(
-        env.tasks[0].as_ref(),
-        cfg.evaluation.record_observations,
-        hidden,
-    );
-    if cfg.agent.feedback == Feedback::Rpe {
-        table = table.with_rpe_input();
-    }
+    let (mut task_rng, mut policy_rng) = test_rngs(seed);
+    let mut table = test_table(cfg, env.tasks[0].as_ref(), params.hidden);
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cond.episodes;
     let mut done = 0;

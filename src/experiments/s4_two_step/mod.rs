@@ -666,31 +666,17 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         );
     }
     let hybrid = 2;
-    add(
-        &mut out,
-        "daw_hybrid_w",
-        per_model(hybrid, &|x| x.0.params.w),
-    );
-    add(
-        &mut out,
-        "daw_hybrid_alpha",
-        per_model(hybrid, &|x| x.0.params.alpha),
-    );
-    add(
-        &mut out,
-        "daw_hybrid_beta",
-        per_model(hybrid, &|x| x.0.params.beta),
-    );
-    add(
-        &mut out,
-        "daw_hybrid_kappa",
-        per_model(hybrid, &|x| x.0.params.kappa),
-    );
-    add(
-        &mut out,
-        "daw_hybrid_lambda",
-        per_model(hybrid, &|x| x.0.params.lambda),
-    );
+    type Param = fn(&daw::Params) -> f64;
+    let hybrid_params: [(&str, Param); 5] = [
+        ("daw_hybrid_w", |p| p.w),
+        ("daw_hybrid_alpha", |p| p.alpha),
+        ("daw_hybrid_beta", |p| p.beta),
+        ("daw_hybrid_kappa", |p| p.kappa),
+        ("daw_hybrid_lambda", |p| p.lambda),
+    ];
+    for (name, param) in hybrid_params {
+        add(&mut out, name, per_model(hybrid, &|x| param(&x.0.params)));
+    }
     for (step, pick) in [("stage2", 1usize), ("reward", 2)] {
         let get = |x: &(daw::Fit, f64, f64)| if pick == 1 { x.1 } else { x.2 };
         for (m, model) in daw::Model::ALL.iter().enumerate() {
