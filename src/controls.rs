@@ -350,8 +350,10 @@ pub fn run_experiment(opts: &Options) -> Result<ExperimentControls> {
                 );
             }
             let (c0, t0) = (process_cpu_seconds(), Instant::now());
-            run::run(&ro)
-                .map_err(|e| anyhow!("control {} of {}: {e:#}", cell.name, cfg.experiment.name))?;
+            // An interrupted cell continues from its checkpoints; `with_context`
+            // keeps an interruption recognisable (exit status 130/143).
+            run::run_or_resume(&ro)
+                .with_context(|| format!("control {} of {}", cell.name, cfg.experiment.name))?;
             cpu = Some(process_cpu_seconds() - c0);
             wall = Some(t0.elapsed().as_secs_f64());
         }

@@ -387,7 +387,9 @@ enum SweepCommand {
     /// Print the cells of a sweep with their index and overrides, and whether each finished.
     List { file: PathBuf },
     /// Run one cell by index (what a Slurm array task runs), or every unfinished cell here.
-    /// A finished cell is never rerun; an interrupted one starts again.
+    /// A finished cell is never rerun; an interrupted or killed one continues from its
+    /// checkpoints (`training.checkpoint_every`), with the results of an uninterrupted run.
+    /// Ctrl-C or SIGTERM stops the running cells cleanly and starts no new one.
     Run {
         file: PathBuf,
         /// The cell to run (e.g. `--index $SLURM_ARRAY_TASK_ID`); without it, every cell.
@@ -441,6 +443,11 @@ enum SweepCommand {
     },
 }
 
+/// Ctrl-C and SIGTERM stop training cleanly (see `metarl::interrupt`).
+fn install_interrupt() -> Result<()> {
+    metarl::interrupt::install().map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM: {e}"))
+}
+
 fn sweep_command(command: SweepCommand) -> Result<bool> {
     match command {
         SweepCommand::List { file } => {
@@ -473,6 +480,8 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                 bail!("--threads and --jobs must be at least 1");
             }
             let sw = sweep::Sweep::load(&file)?;
+            // A stopped cell keeps its checkpoints; `sweep run` continues it.
+            install_interrupt()?;
             match index {
                 Some(i) => {
                     sw.run_cell(i, threads, quiet)?;
@@ -660,8 +669,7 @@ fn main_inner() -> Result<bool> {
             if threads == Some(0) {
                 bail!("--threads must be at least 1");
             }
-            metarl::interrupt::install()
-                .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM: {e}"))?;
+            install_interrupt()?;
             if let Some(dir) = resume {
                 let dir = run::resume(&dir, threads, quiet)?;
                 if !quiet {
@@ -750,6 +758,8 @@ fn main_inner() -> Result<bool> {
             if threads == Some(0) {
                 bail!("--threads must be at least 1");
             }
+            // A stopped control keeps its checkpoints; the same command continues it.
+            install_interrupt()?;
             let names: Vec<String> = match experiment {
                 Some(e) => vec![e],
                 None => config::shipped()

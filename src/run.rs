@@ -645,6 +645,35 @@ pub fn resume(dir: &Path, threads: Option<usize>, quiet: bool) -> Result<PathBuf
     execute(&cfg, dir, &info, threads, quiet, true)
 }
 
+/// Whether `dir` holds an unfinished run (interrupted or killed) of exactly the
+/// config that `opts` resolves to, which `resume` can finish.
+pub fn unfinished_run_of(dir: &Path, opts: &RunOptions) -> bool {
+    if !dir.join(RESUME_DIR).join("run.json").is_file() {
+        return false;
+    }
+    let (Ok((want, _)), Ok(have)) = (resolve_config(opts), run_config(dir)) else {
+        return false;
+    };
+    let want = toml::to_string(&want).ok();
+    want.is_some() && want == toml::to_string(&have).ok()
+}
+
+/// `run`, or, when `opts.out` holds an unfinished run of the same config (a
+/// sweep cell or control that was interrupted or killed), `resume` it from its
+/// checkpoints: the results are those of an uninterrupted run either way.
+pub fn run_or_resume(opts: &RunOptions) -> Result<PathBuf> {
+    if let Some(dir) = opts.out.as_deref().filter(|d| unfinished_run_of(d, opts)) {
+        if !opts.quiet {
+            eprintln!(
+                "{}: an unfinished run of the same config; resuming it from its checkpoints",
+                dir.display()
+            );
+        }
+        return resume(dir, opts.threads, opts.quiet);
+    }
+    run(opts)
+}
+
 /// Remove the temporary files (`*.tmp`) of atomic writes that a killed process left.
 fn remove_temp_files(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {

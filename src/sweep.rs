@@ -31,6 +31,7 @@
 
 use crate::config::{self, Override};
 use crate::experiments::{self, Outcomes};
+use crate::interrupt;
 use crate::plot;
 use crate::record::{write_parquet, write_text_atomic};
 use crate::run::{self, RunOptions};
@@ -110,6 +111,27 @@ pub enum CellStatus {
     Failed(String),
     /// Not started, or interrupted before it finished.
     Pending,
+}
+
+/// Run a cell's child process in its own process group, so that a Ctrl-C at
+/// the terminal reaches only this process, which passes a stop request on to
+/// the child exactly once (a second signal would make the child exit at once,
+/// without saving its checkpoint).
+fn run_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    let mut child = cmd.process_group(0).spawn()?;
+    let mut passed_on = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if let (Some(signal), false) = (interrupt::requested(), passed_on) {
+            // SAFETY: kill(2) on our own child's id, which is not yet reaped.
+            unsafe { libc::kill(child.id() as i32, signal) };
+            passed_on = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Flatten a table of values (nested tables or dotted keys) into (dotted key, value).
@@ -325,7 +347,12 @@ impl Sweep {
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let _ = std::fs::remove_file(dir.join("FAILED"));
         let started = std::time::Instant::now();
-        if let Err(e) = run::run(&self.run_options(i, threads, quiet)) {
+        // An interrupted or killed cell continues from its checkpoints.
+        if let Err(e) = run::run_or_resume(&self.run_options(i, threads, quiet)) {
+            if interrupt::find(&e).is_some() {
+                // Stopped, not failed: the next `sweep run` continues it.
+                return Err(e);
+            }
             let msg = format!("{e:#}");
             write_text_atomic(&dir.join("FAILED"), &format!("{msg}\n"))?;
             bail!("cell {i} ({}) failed: {msg}", self.describe_cell(i));
@@ -366,28 +393,47 @@ impl Sweep {
                 scope.spawn(|| loop {
                     let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(&i) = todo.get(k) else { break };
+                    if interrupt::requested().is_some() {
+                        break;
+                    }
                     let started = std::time::Instant::now();
-                    let status = std::process::Command::new(&exe)
-                        .args(["sweep", "run"])
-                        .arg(&self.file)
-                        .args(["--index", &i.to_string()])
-                        .args(["--threads", &threads_per_cell.to_string(), "--quiet"])
-                        .status();
-                    let ok = matches!(status, Ok(s) if s.success());
+                    let status = run_child(
+                        std::process::Command::new(&exe)
+                            .args(["sweep", "run"])
+                            .arg(&self.file)
+                            .args(["--index", &i.to_string()])
+                            .args(["--threads", &threads_per_cell.to_string(), "--quiet"]),
+                    );
+                    let outcome = match status {
+                        Ok(s) if s.success() => "finished",
+                        // 128 + SIGINT/SIGTERM: the cell stopped cleanly.
+                        Ok(s) if matches!(s.code(), Some(130 | 143)) => "stopped",
+                        _ => "FAILED",
+                    };
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     eprintln!(
-                        "[{n}/{}] cell {i} ({}) {} in {:.1}s",
+                        "[{n}/{}] cell {i} ({}) {outcome} in {:.1}s",
                         todo.len(),
                         self.describe_cell(i),
-                        if ok { "finished" } else { "FAILED" },
                         started.elapsed().as_secs_f64()
                     );
-                    if !ok {
+                    if outcome == "FAILED" {
                         failed.lock().unwrap().push(i);
                     }
                 });
             }
         });
+        if let Some(signal) = interrupt::requested() {
+            eprintln!(
+                "sweep stopped: the running cells kept their checkpoints; continue with `metarl sweep run {}`",
+                self.file.display()
+            );
+            return Err(interrupt::Interrupted {
+                signal,
+                resume: None,
+            }
+            .into());
+        }
         let mut failed = failed.into_inner().unwrap();
         failed.sort();
         Ok(failed)

@@ -202,6 +202,19 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     resume(&a);
     assert_same_results(&reference, &a);
 
+    // Two Ctrl-Cs in a row: the second exits at once (status 130, a stale lock
+    // and maybe a temporary file left), and the run still resumes.
+    let c = t.path().join("twice");
+    let child = spawn(&run_args(&c));
+    wait_for("a checkpoint", || ckpt(&c, 1).is_file());
+    signal(&child, libc::SIGINT);
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(!c.join("outcomes.json").exists());
+    resume(&c);
+    assert_same_results(&reference, &c);
+
     // SIGKILL (no chance to clean up: a stale lock and maybe a temporary file
     // stay), then SIGTERM during the resume once it has saved a later
     // checkpoint, then a second resume.

@@ -243,3 +243,178 @@ fn a_bad_override_is_refused_before_any_work() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("6 cells"));
 }
+
+/// Two cells of 100 updates each, a resume checkpoint every 2 updates.
+const STOPPABLE: &str = r#"
+[sweep]
+name = "stoppable"
+experiment = "s4_two_step"
+profile = "quick"
+seeds = 2
+
+[set]
+training.episodes = 1600
+training.checkpoint_every = 2
+
+[grid]
+agent.hidden = [12, 16]
+"#;
+
+fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Wait (at most 60 s) until `path` exists.
+fn wait_for(path: &Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "timed out waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+fn manifest_resumed(cell: &Path) -> bool {
+    let text = std::fs::read_to_string(cell.join("manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["resumed"].as_bool().unwrap_or(false)
+}
+
+/// A cell's outputs against a plain `metarl run` with the same overrides.
+fn assert_cell_is_plain_run(d: &Path, cell: &Path, hidden: &str) {
+    let plain = format!("plain_{hidden}");
+    let out = metarl(
+        d,
+        &[
+            "run",
+            "s4_two_step",
+            "--profile",
+            "quick",
+            "--set",
+            "seeds.count=2",
+            "--set",
+            "training.episodes=1600",
+            "--set",
+            "training.checkpoint_every=2",
+            "--set",
+            &format!("agent.hidden={hidden}"),
+            "--threads",
+            "1",
+            "--out",
+            &plain,
+            "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "trials.parquet",
+        "outcomes.json",
+        "checkpoints/seed_1.json",
+        "checkpoints/seed_2.json",
+    ] {
+        assert!(
+            std::fs::read(cell.join(f)).unwrap() == std::fs::read(d.join(&plain).join(f)).unwrap(),
+            "{f} of {} differs from the uninterrupted run",
+            cell.display()
+        );
+    }
+    assert!(!cell.join("checkpoints/resume").exists());
+}
+
+/// Ctrl-C to `sweep run` (the parent only: cells run in their own process
+/// group, and the parent passes the stop on) and SIGTERM to a Slurm-style
+/// `--index` task stop the cells cleanly; running the sweep again continues
+/// each from its checkpoints, to the results of an uninterrupted run.
+#[test]
+fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("stoppable.toml"), STOPPABLE).unwrap();
+    let cells = d.join("runs/sweeps/stoppable/cells");
+    let (cell0, cell1) = (cells.join("cell_0000"), cells.join("cell_0001"));
+
+    // SIGINT to the parent while cell 0 trains: no new cell starts.
+    let child = spawn(
+        d,
+        &[
+            "sweep",
+            "run",
+            "stoppable.toml",
+            "--jobs",
+            "1",
+            "--threads",
+            "1",
+        ],
+    );
+    wait_for(&cell0.join("checkpoints/resume/seed_1.bin"));
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("cell 0 (agent.hidden=12) stopped")
+            && err.contains("continue with `metarl sweep run stoppable.toml`"),
+        "{err}"
+    );
+    assert!(!cell0.join("outcomes.json").exists());
+    assert!(!cell0.join("FAILED").exists(), "a stop is not a failure");
+    assert!(cell0.join("checkpoints/resume/run.json").is_file());
+    assert!(!cell1.exists(), "a new cell started after the stop");
+
+    // SIGTERM to the array task of cell 1 (what Slurm sends at its time limit).
+    let child = spawn(
+        d,
+        &[
+            "sweep",
+            "run",
+            "stoppable.toml",
+            "--index",
+            "1",
+            "--threads",
+            "1",
+        ],
+    );
+    wait_for(&cell1.join("checkpoints/resume/seed_1.bin"));
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!cell1.join("FAILED").exists());
+
+    let out = metarl(
+        d,
+        &[
+            "sweep",
+            "run",
+            "stoppable.toml",
+            "--jobs",
+            "2",
+            "--threads",
+            "1",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("0 finished, 2 to run"), "{err}");
+    for (cell, hidden) in [(&cell0, "12"), (&cell1, "16")] {
+        assert!(manifest_resumed(cell), "{} was not resumed", cell.display());
+        assert_cell_is_plain_run(d, cell, hidden);
+    }
+}
