@@ -842,7 +842,7 @@ impl Config {
             bail!("key `evaluation.plastic`: not supported with agent.feedback = \"rpe\" (the critic would have to learn at test too)");
         }
         if let Some(c) = &self.controls {
-            c.validate(self)?;
+            c.validate()?;
         }
         for (i, c) in self.checks.iter().enumerate() {
             validate::finite(&format!("checks[{i}].threshold"), c.threshold)?;
@@ -1010,7 +1010,7 @@ impl Config {
 }
 
 impl ControlsConfig {
-    fn validate(&self, cfg: &Config) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if self.run.is_empty() {
             bail!("key `controls.run`: list at least one control (no_reward_input, untrained, plastic_test, size)");
         }
@@ -1035,9 +1035,9 @@ impl ControlsConfig {
         }
         validate::finite("controls.chance", self.chance)?;
         validate::range("controls.tolerance", self.tolerance, 0.0, 1e12, ">= 0")?;
-        if self.run.contains(&ControlKind::PlasticTest) && cfg.agent.feedback == Feedback::Rpe {
-            bail!("key `controls.run`: plastic_test is not supported with agent.feedback = \"rpe\" (the critic would have to learn at test too); remove it");
-        }
+        // plastic_test with agent.feedback = "rpe" is not refused here (`--set
+        // agent.feedback=rpe` on an experiment that lists it must still load);
+        // `metarl controls` skips it for such an agent and says so.
         Ok(())
     }
 }

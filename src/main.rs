@@ -181,7 +181,8 @@ enum Command {
     },
     /// Print every metric of a run: mean, 95% CI over seeds, per-seed values, what it is.
     /// With --all: write the reproduction report of the latest run of every shipped
-    /// experiment (REPRODUCTION.md and a self-contained REPRODUCTION.html).
+    /// experiment (REPRODUCTION.md and a self-contained REPRODUCTION.html); exits 1 if an
+    /// experiment does not fully reproduce or its run is missing (the report is written either way).
     Report {
         /// A run directory (without --all).
         #[arg(required_unless_present = "all")]
@@ -553,13 +554,18 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                 _ => None,
             };
             let r = sw.merge(plot.as_ref())?;
-            if let Some(t) = &r.table {
-                eprintln!(
+            match &r.table {
+                Some(t) => eprintln!(
                     "merged {} of {} cells into {}",
                     r.merged.len(),
                     sw.n_cells(),
                     t.display()
-                );
+                ),
+                None => eprintln!(
+                    "merged 0 of {} cells: none has finished in {}",
+                    sw.n_cells(),
+                    sw.out.display()
+                ),
             }
             if let Some(f) = &r.figure {
                 eprintln!("wrote {}.png and .svg", f.display());

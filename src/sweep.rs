@@ -540,11 +540,8 @@ impl Sweep {
             outcomes.push((i, o));
         }
         if outcomes.is_empty() {
-            bail!(
-                "no finished cell in {} (run `metarl sweep run {}` first)",
-                self.out.display(),
-                self.file.display()
-            );
+            // Nothing to merge: the report still names the missing and failed cells.
+            return Ok(report);
         }
         let mut cols = vec![Column::new("cell".into(), cell_col)];
         for ((key, _), values) in self.axes.iter().zip(axis_cols) {

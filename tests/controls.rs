@@ -183,11 +183,41 @@ fn controls_keys_are_validated() {
     assert!(e.contains("controls.run") && e.contains("twice"), "{e}");
     let e = common::error_of(&base.replace("sizes = [12, 24, 48, 96]", "sizes = [12, 0]"));
     assert!(e.contains("controls.sizes[1]"), "{e}");
-    // The RPE-input agent cannot learn at test (its critic would have to).
-    let s6 = common::experiment_text("s6_dopamine");
-    let e = common::error_of(&s6.replace(
-        "run = [\"no_reward_input\", \"untrained\", \"size\"]",
-        "run = [\"plastic_test\"]",
-    ));
-    assert!(e.contains("plastic_test") && e.contains("rpe"), "{e}");
+}
+
+/// The RPE-input agent cannot learn at test (its critic would have to): its
+/// plastic_test control is skipped, and an experiment whose [controls] list it
+/// still loads with `--set agent.feedback=rpe` (the README's command).
+#[test]
+fn plastic_test_is_skipped_for_the_rpe_input_agent() {
+    let rpe = metarl::config::Override::parse("agent.feedback=rpe").unwrap();
+    for name in [
+        "s1_reward_history",
+        "s2_volatility",
+        "s3_inferred_value",
+        "s4_two_step",
+    ] {
+        let cfg = metarl::experiments::load_with(name, None, std::slice::from_ref(&rpe))
+            .unwrap_or_else(|e| panic!("{name} with agent.feedback=rpe: {e:#}"))
+            .config;
+        assert_eq!(cfg.agent.feedback, Feedback::Rpe);
+        let listed = cfg.controls.as_ref().unwrap().run.iter().map(|k| k.name());
+        assert!(listed.clone().any(|k| k == "plastic_test"), "{name}");
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = Options {
+            experiment: name.into(),
+            out: tmp.path().join("controls"),
+            runs: tmp.path().join("runs"),
+            seeds: Some(2),
+            episodes: Some(32),
+            test_episodes: Some(16),
+            only: vec![],
+            threads: Some(1),
+            force: false,
+            quiet: true,
+        };
+        let cells = controls::cells(&cfg, &opts).unwrap();
+        assert!(cells.iter().all(|c| c.control != "plastic_test"), "{name}");
+        assert!(cells.iter().any(|c| c.control == "untrained"), "{name}");
+    }
 }

@@ -242,6 +242,21 @@ fn a_bad_override_is_refused_before_any_work() {
     let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "6"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("6 cells"));
+    // Merge with no finished cell: exit 1, naming the missing and failed cells.
+    let failed = d.join("runs/sweeps/tiny/cells/cell_0002");
+    std::fs::create_dir_all(&failed).unwrap();
+    std::fs::write(failed.join("FAILED"), "diverged\n").unwrap();
+    let out = metarl(d, &["sweep", "merge", "ok.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("merged 0 of 6 cells")
+            && err.contains("missing cells (not run or interrupted): 0, 1, 3, 4, 5")
+            && err.contains("failed cell 2")
+            && err.contains("diverged"),
+        "{err}"
+    );
+    assert!(!d.join("runs/sweeps/tiny/merged.parquet").exists());
 }
 
 /// Two cells of 100 updates each, a resume checkpoint every 2 updates.
