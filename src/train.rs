@@ -565,6 +565,19 @@ fn test_nan_update(seed: u64) -> Option<usize> {
     u.trim().parse().ok()
 }
 
+/// Test-only: `METARL_TEST_SLOW_STOP_MS=n` makes a requested stop wait n ms
+/// before saving the checkpoint (a stop that hangs), so that a test can send
+/// the second Ctrl-C, which must exit at once, while the first is being handled.
+/// An environment variable for the same reason as `METARL_TEST_NAN_SEED`.
+fn test_slow_stop() {
+    if let Some(ms) = std::env::var("METARL_TEST_SLOW_STOP_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
 /// Where and how often `train_seed_resumable` keeps a seed's resume checkpoint.
 #[derive(Debug, Clone)]
 pub struct Checkpointing {
@@ -654,6 +667,7 @@ pub fn train_seed_resumable(
             .filter(|&n| update >= n)
             .map(|_| 0));
         if let Some(signal) = stop {
+            test_slow_stop();
             if let Some(c) = ckpt.filter(|_| saved < update) {
                 pr.seconds = seconds_before + start.elapsed().as_secs_f64();
                 checkpoint::save(&c.path, id, &trainer, &pr)?;

@@ -202,16 +202,28 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     resume(&a);
     assert_same_results(&reference, &a);
 
-    // Two Ctrl-Cs in a row: the second exits at once (status 130, a stale lock
-    // and maybe a temporary file left), and the run still resumes.
+    // A stop that hangs (test hook: the stop waits 30 s before saving), then a
+    // second Ctrl-C: it exits at once with 130, without the clean-stop message
+    // (a stale lock left), and the run resumes from its last periodic checkpoint.
     let c = t.path().join("twice");
-    let child = spawn(&run_args(&c));
+    let child = metarl()
+        .args(run_args(&c))
+        .env("METARL_TEST_SLOW_STOP_MS", "30000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for("a checkpoint", || ckpt(&c, 1).is_file());
     signal(&child, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    let second = Instant::now();
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(!c.join("outcomes.json").exists());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(second.elapsed() < Duration::from_secs(10), "not at once");
+    assert!(!err.contains("stopped cleanly"), "{err}");
+    assert!(c.join("run.lock").is_file() && !c.join("outcomes.json").exists());
     resume(&c);
     assert_same_results(&reference, &c);
 
