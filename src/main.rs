@@ -796,7 +796,18 @@ fn main_inner() -> Result<bool> {
                     force,
                     quiet,
                 };
-                let r = metarl::controls::run_experiment(&opts)?;
+                let r = metarl::controls::run_experiment(&opts).map_err(|e| {
+                    match metarl::interrupt::find(&e) {
+                        Some(i) => {
+                            eprintln!("controls stopped cleanly (the stopped cell kept its checkpoints); run the same `metarl controls` command again to continue");
+                            anyhow::Error::new(metarl::interrupt::Interrupted {
+                                signal: i.signal,
+                                resume: None,
+                            })
+                        }
+                        None => e,
+                    }
+                })?;
                 print!("{}", metarl::controls::check_table(&r));
                 passed &= r.checks.iter().all(|c| c.passed);
             }

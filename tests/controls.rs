@@ -221,3 +221,89 @@ fn plastic_test_is_skipped_for_the_rpe_input_agent() {
         assert!(cells.iter().any(|c| c.control == "untrained"), "{name}");
     }
 }
+
+/// Ctrl-C during `metarl controls` stops the running cell cleanly (exit 130,
+/// checkpoints kept, no FAILED run); the same command continues it from its
+/// checkpoints, to the results of an uninterrupted controls run.
+#[test]
+fn stopped_controls_continue_from_their_checkpoints() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |out: &str| -> Vec<String> {
+        // 400 updates per seed: the periodic checkpoint (every 200) comes first.
+        [
+            "controls",
+            "s4_two_step",
+            "--seeds",
+            "2",
+            "--episodes",
+            "6400",
+            "--test-episodes",
+            "16",
+            "--only",
+            "untrained",
+            "--threads",
+            "1",
+            "--out",
+            out,
+            "--runs",
+            "no_default_runs",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let metarl = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_metarl"));
+        c.current_dir(tmp.path());
+        c
+    };
+    let child = metarl()
+        .args(args("stopped"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let main = tmp.path().join("stopped/s4_two_step/main");
+    let start = std::time::Instant::now();
+    while !main.join("checkpoints/resume/seed_1.bin").is_file() {
+        assert!(start.elapsed().as_secs() < 60, "no checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("run the same `metarl controls` command again"),
+        "{err}"
+    );
+    assert!(!main.join("outcomes.json").exists());
+
+    let again = metarl()
+        .args(args("stopped"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        again.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let manifest = std::fs::read_to_string(main.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"resumed\": true"), "{manifest}");
+    let whole = metarl()
+        .args(args("whole"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(whole.status.code().is_some_and(|c| c <= 1));
+    for cell in ["main", "untrained"] {
+        for f in ["trials.parquet", "outcomes.json"] {
+            let p = |d: &str| tmp.path().join(d).join("s4_two_step").join(cell).join(f);
+            assert!(
+                std::fs::read(p("stopped")).unwrap() == std::fs::read(p("whole")).unwrap(),
+                "{cell}/{f} differs after the resume"
+            );
+        }
+    }
+}
