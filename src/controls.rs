@@ -203,6 +203,9 @@ pub fn cells(cfg: &Config, opts: &Options) -> Result<Vec<Cell>> {
                 out.push(cell(k.name().into(), k.name(), hidden, 0, extra));
             }
             ControlKind::PlasticTest if cfg.agent.feedback == Feedback::Rpe => {
+                if opts.only.iter().any(|o| o == k.name()) {
+                    bail!("--only plastic_test: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)");
+                }
                 if !opts.quiet {
                     eprintln!(
                         "{}: plastic_test skipped: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)",

@@ -7,6 +7,12 @@
 //! and the run lock is released, so `metarl run --resume DIR` can continue it.
 //! A second signal exits at once (status 128 + signal), for a stop that hangs.
 //! Without `install` (the library, the tests) the flag is never set.
+//!
+//! A parent `metarl` (a local sweep) passes a stop on to its child processes
+//! with `pass_on`: SIGUSR1 or SIGUSR2, which set the flag as SIGINT or SIGTERM
+//! would but never count as the first of two signals, so that a child that also
+//! received the signal itself (a signal to the whole process group, `pkill`,
+//! a container or job stop) still stops cleanly.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,7 +32,34 @@ pub fn install() -> std::io::Result<()> {
         flag::register_usize(sig, &SIGNAL, sig as usize)?;
         flag::register(sig, &ARMED)?;
     }
+    for (passed, sig) in [(PASSED_SIGINT, SIGINT), (PASSED_SIGTERM, SIGTERM)] {
+        flag::register_usize(passed, &SIGNAL, sig as usize)?;
+    }
     Ok(())
+}
+
+/// The signals by which a parent passes a SIGINT or SIGTERM on to a child.
+const PASSED_SIGINT: i32 = signal_hook::consts::SIGUSR1;
+const PASSED_SIGTERM: i32 = signal_hook::consts::SIGUSR2;
+
+/// Pass the stop request `signal` (SIGINT or SIGTERM) on to the process `pid`,
+/// a `metarl` child that has called `install`.
+pub fn pass_on(pid: u32, signal: i32) {
+    let sig = if signal == signal_hook::consts::SIGTERM {
+        PASSED_SIGTERM
+    } else {
+        PASSED_SIGINT
+    };
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+/// Whether a child's exit status means it was stopped by a stop request
+/// (128 + SIGINT/SIGTERM), or by a passed-on request before it could handle it.
+pub fn stopped(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    matches!(status.code(), Some(130 | 143))
+        || matches!(status.signal(), Some(s) if s == PASSED_SIGINT || s == PASSED_SIGTERM)
 }
 
 /// The signal number if a stop was asked for.

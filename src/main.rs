@@ -491,17 +491,28 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                 None => {
                     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
                     let per_cell = threads.unwrap_or((cores / jobs).max(1));
-                    let failed = sw.run_all(jobs, per_cell)?;
-                    if !failed.is_empty() {
+                    let r = sw.run_all(jobs, per_cell)?;
+                    let list = |v: &[usize]| {
+                        v.iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    if !r.stopped.is_empty() {
+                        eprintln!(
+                            "stopped cells: {} (stopped by a signal; continue with `metarl sweep run {}`)",
+                            list(&r.stopped),
+                            file.display()
+                        );
+                    }
+                    if !r.failed.is_empty() {
                         eprintln!(
                             "failed cells: {} (see {}/cells/*/FAILED)",
-                            failed
-                                .iter()
-                                .map(|i| i.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", "),
+                            list(&r.failed),
                             sw.out.display()
                         );
+                    }
+                    if !(r.failed.is_empty() && r.stopped.is_empty()) {
                         return Ok(false);
                     }
                     eprintln!("next: metarl sweep merge {}", file.display());
@@ -1007,8 +1018,9 @@ fn main() -> ExitCode {
             ExitCode::from(i.exit_code())
         }
         Err(e) if e.downcast_ref::<run::SeedsFailed>().is_some() => {
-            // The run finished for the other seeds: not a usage error.
-            eprintln!("error: {e}");
+            // The run finished for the other seeds: not a usage error. `{:#}`
+            // keeps the context (e.g. which control of `metarl controls`).
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
         Err(e) => {

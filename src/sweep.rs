@@ -102,6 +102,16 @@ pub struct Sweep {
     pub plot: Option<PlotConfig>,
 }
 
+/// What `run_all` left undone (cell indices, sorted).
+#[derive(Debug, Default)]
+pub struct RunAllReport {
+    /// Cells whose run failed (their error is in the cell's FAILED file).
+    pub failed: Vec<usize>,
+    /// Cells stopped by a signal that this process did not receive; they
+    /// continue from their checkpoints at the next `sweep run`.
+    pub stopped: Vec<usize>,
+}
+
 /// Where a cell stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellStatus {
@@ -114,20 +124,37 @@ pub enum CellStatus {
 }
 
 /// Run a cell's child process in its own process group, so that a Ctrl-C at
-/// the terminal reaches only this process, which passes a stop request on to
-/// the child exactly once (a second signal would make the child exit at once,
-/// without saving its checkpoint).
+/// the terminal reaches only this process, which passes the stop on to the
+/// child once (`interrupt::pass_on`). The child dies with this process
+/// (PR_SET_PDEATHSIG): a second Ctrl-C, which exits this process at once,
+/// stops the cells at once too, and no cell outlives its sweep.
 fn run_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
     use std::os::unix::process::CommandExt;
-    let mut child = cmd.process_group(0).spawn()?;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, raise) between fork and exec.
+    let mut child = unsafe {
+        cmd.process_group(0).pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::raise(libc::SIGKILL); // the parent died before prctl
+            }
+            Ok(())
+        })
+    }
+    .spawn()?;
     let mut passed_on = false;
     loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status),
+            Ok(None) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
         }
         if let (Some(signal), false) = (interrupt::requested(), passed_on) {
-            // SAFETY: kill(2) on our own child's id, which is not yet reaped.
-            unsafe { libc::kill(child.id() as i32, signal) };
+            interrupt::pass_on(child.id(), signal);
             passed_on = true;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -369,8 +396,9 @@ impl Sweep {
 
     /// Run every unfinished cell here, `jobs` at a time, each as a child
     /// process `metarl sweep run FILE --index i` (as a Slurm array task would).
-    /// Returns the indices of cells that failed.
-    pub fn run_all(&self, jobs: usize, threads_per_cell: usize) -> Result<Vec<usize>> {
+    /// Returns the cells that failed and those stopped by a signal sent to them
+    /// alone; a stop of this process is an `Interrupted` error.
+    pub fn run_all(&self, jobs: usize, threads_per_cell: usize) -> Result<RunAllReport> {
         let exe = std::env::current_exe().context("cannot find the metarl executable")?;
         let todo: Vec<usize> = (0..self.n_cells())
             .filter(|&i| self.status(i) != CellStatus::Finished)
@@ -387,6 +415,7 @@ impl Sweep {
         );
         let next = std::sync::atomic::AtomicUsize::new(0);
         let failed = std::sync::Mutex::new(vec![]);
+        let stopped = std::sync::Mutex::new(vec![]);
         let done = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..jobs.max(1) {
@@ -406,8 +435,7 @@ impl Sweep {
                     );
                     let outcome = match status {
                         Ok(s) if s.success() => "finished",
-                        // 128 + SIGINT/SIGTERM: the cell stopped cleanly.
-                        Ok(s) if matches!(s.code(), Some(130 | 143)) => "stopped",
+                        Ok(s) if interrupt::stopped(&s) => "stopped",
                         _ => "FAILED",
                     };
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
@@ -417,13 +445,20 @@ impl Sweep {
                         self.describe_cell(i),
                         started.elapsed().as_secs_f64()
                     );
-                    if outcome == "FAILED" {
-                        failed.lock().unwrap().push(i);
+                    match outcome {
+                        "FAILED" => failed.lock().unwrap().push(i),
+                        "stopped" => stopped.lock().unwrap().push(i),
+                        _ => {}
                     }
                 });
             }
         });
-        if let Some(signal) = interrupt::requested() {
+        let mut failed = failed.into_inner().unwrap();
+        failed.sort();
+        let mut stopped = stopped.into_inner().unwrap();
+        stopped.sort();
+        let unfinished = todo.len() - done.into_inner();
+        if let Some(signal) = interrupt::requested().filter(|_| unfinished + stopped.len() > 0) {
             eprintln!(
                 "sweep stopped: the running cells kept their checkpoints; continue with `metarl sweep run {}`",
                 self.file.display()
@@ -434,9 +469,7 @@ impl Sweep {
             }
             .into());
         }
-        let mut failed = failed.into_inner().unwrap();
-        failed.sort();
-        Ok(failed)
+        Ok(RunAllReport { failed, stopped })
     }
 
     /// An sbatch script running the sweep as a Slurm job array: task i runs
@@ -540,7 +573,9 @@ impl Sweep {
             outcomes.push((i, o));
         }
         if outcomes.is_empty() {
-            // Nothing to merge: the report still names the missing and failed cells.
+            // Nothing to merge: the report still names the missing and failed
+            // cells, and a table from an earlier merge is not left to look current.
+            let _ = std::fs::remove_file(self.out.join("merged.parquet"));
             return Ok(report);
         }
         let mut cols = vec![Column::new("cell".into(), cell_col)];

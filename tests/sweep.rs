@@ -259,7 +259,7 @@ fn a_bad_override_is_refused_before_any_work() {
     assert!(!d.join("runs/sweeps/tiny/merged.parquet").exists());
 }
 
-/// Two cells of 100 updates each, a resume checkpoint every 2 updates.
+/// Three cells of 200 updates each, a resume checkpoint every 2 updates.
 const STOPPABLE: &str = r#"
 [sweep]
 name = "stoppable"
@@ -268,34 +268,66 @@ profile = "quick"
 seeds = 2
 
 [set]
-training.episodes = 1600
+training.episodes = 3200
 training.checkpoint_every = 2
 
 [grid]
-agent.hidden = [12, 16]
+agent.hidden = [12, 16, 20]
 "#;
 
-fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+/// `metarl` in `dir`, in its own process group (as a shell runs a command),
+/// with these extra environment variables.
+fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
     Command::new(env!("CARGO_BIN_EXE_metarl"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
+        .process_group(0)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
 }
 
-/// Wait (at most 60 s) until `path` exists.
-fn wait_for(path: &Path) {
+/// Wait (at most 60 s) until `cond` holds.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
     let start = std::time::Instant::now();
-    while !path.exists() {
+    while !cond() {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(60),
-            "timed out waiting for {}",
-            path.display()
+            "timed out waiting for {what}"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+fn kill(pid: i32, sig: i32) {
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+fn alive(pid: i32) -> bool {
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// The process id in a run directory's lock.
+fn lock_pid(cell: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(cell.join("run.lock")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// After a clean stop: the status, the cell's own clean-stop message, no lock,
+/// no FAILED, no results, a resume checkpoint.
+fn assert_stopped_cleanly(child: std::process::Child, cell: &Path, code: i32) -> String {
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains("stopped cleanly"), "{err}");
+    assert!(!cell.join("run.lock").exists(), "lock left: {err}");
+    assert!(!cell.join("FAILED").exists(), "a stop is not a failure");
+    assert!(!cell.join("outcomes.json").exists());
+    assert!(cell.join("checkpoints/resume/run.json").is_file());
+    err
 }
 
 fn manifest_resumed(cell: &Path) -> bool {
@@ -317,7 +349,7 @@ fn assert_cell_is_plain_run(d: &Path, cell: &Path, hidden: &str) {
             "--set",
             "seeds.count=2",
             "--set",
-            "training.episodes=1600",
+            "training.episodes=3200",
             "--set",
             "training.checkpoint_every=2",
             "--set",
@@ -349,47 +381,42 @@ fn assert_cell_is_plain_run(d: &Path, cell: &Path, hidden: &str) {
     assert!(!cell.join("checkpoints/resume").exists());
 }
 
-/// Ctrl-C to `sweep run` (the parent only: cells run in their own process
-/// group, and the parent passes the stop on) and SIGTERM to a Slurm-style
-/// `--index` task stop the cells cleanly; running the sweep again continues
-/// each from its checkpoints, to the results of an uninterrupted run.
+/// Stopping a sweep in every way a user or a scheduler does, then running it
+/// again: each stopped cell continues from its checkpoints, to the results of
+/// an uninterrupted run.
 #[test]
 fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     std::fs::write(d.join("stoppable.toml"), STOPPABLE).unwrap();
     let cells = d.join("runs/sweeps/stoppable/cells");
-    let (cell0, cell1) = (cells.join("cell_0000"), cells.join("cell_0001"));
+    let cell = |i: usize| cells.join(format!("cell_{i:04}"));
+    let all = [
+        "sweep",
+        "run",
+        "stoppable.toml",
+        "--jobs",
+        "1",
+        "--threads",
+        "1",
+    ];
 
-    // SIGINT to the parent while cell 0 trains: no new cell starts.
-    let child = spawn(
-        d,
-        &[
-            "sweep",
-            "run",
-            "stoppable.toml",
-            "--jobs",
-            "1",
-            "--threads",
-            "1",
-        ],
-    );
-    wait_for(&cell0.join("checkpoints/resume/seed_1.bin"));
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    // (a) Ctrl-C at a terminal: SIGINT to the sweep's whole process group. The
+    // cell runs in its own group and gets the stop passed on once: a clean stop.
+    let child = spawn(d, &all, &[]);
+    wait_until("cell 0's checkpoint", || {
+        cell(0).join("checkpoints/resume/seed_1.bin").is_file()
+    });
+    kill(-(child.id() as i32), libc::SIGINT);
+    let err = assert_stopped_cleanly(child, &cell(0), 130);
     assert!(
         err.contains("cell 0 (agent.hidden=12) stopped")
             && err.contains("continue with `metarl sweep run stoppable.toml`"),
         "{err}"
     );
-    assert!(!cell0.join("outcomes.json").exists());
-    assert!(!cell0.join("FAILED").exists(), "a stop is not a failure");
-    assert!(cell0.join("checkpoints/resume/run.json").is_file());
-    assert!(!cell1.exists(), "a new cell started after the stop");
+    assert!(!cell(1).exists(), "a new cell started after the stop");
 
-    // SIGTERM to the array task of cell 1 (what Slurm sends at its time limit).
+    // (b) SIGTERM to an array task (what Slurm sends at its time limit).
     let child = spawn(
         d,
         &[
@@ -401,35 +428,52 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
             "--threads",
             "1",
         ],
+        &[],
     );
-    wait_for(&cell1.join("checkpoints/resume/seed_1.bin"));
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(143),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!cell1.join("FAILED").exists());
+    wait_until("cell 1's checkpoint", || {
+        cell(1).join("checkpoints/resume/seed_1.bin").is_file()
+    });
+    kill(child.id() as i32, libc::SIGTERM);
+    assert_stopped_cleanly(child, &cell(1), 143);
 
-    let out = metarl(
-        d,
-        &[
-            "sweep",
-            "run",
-            "stoppable.toml",
-            "--jobs",
-            "2",
-            "--threads",
-            "1",
-        ],
+    // (c) SIGTERM to the sweep and to the cell itself (`pkill metarl`, a
+    // container or job stop), while the cell's stop takes 0.5 s (test hook):
+    // the stop the sweep passes on must not count as the cell's second signal.
+    // Cells 0 and 1 continue and finish first.
+    let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
+    wait_until("cell 2's checkpoint", || {
+        cell(2).join("checkpoints/resume/seed_1.bin").is_file()
+    });
+    let cell_pid = lock_pid(&cell(2)).unwrap();
+    kill(cell_pid, libc::SIGTERM);
+    kill(child.id() as i32, libc::SIGTERM);
+    assert_stopped_cleanly(child, &cell(2), 143);
+    assert!(cell(0).join("outcomes.json").is_file() && cell(1).join("outcomes.json").is_file());
+
+    // (d) A stop that hangs (test hook: the cell's stop waits 30 s), then a
+    // second Ctrl-C: the sweep exits at once and takes the cell with it.
+    let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "30000")]);
+    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    let cell_pid = lock_pid(&cell(2)).unwrap();
+    kill(child.id() as i32, libc::SIGINT);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let second = std::time::Instant::now();
+    kill(child.id() as i32, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    wait_until("the cell to end with its sweep", || !alive(cell_pid));
+    assert!(
+        second.elapsed() < std::time::Duration::from_secs(10),
+        "not at once"
     );
+
+    // Run again: everything finishes, each cell resumed, each equal to a plain run.
+    let out = metarl(d, &all);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("0 finished, 2 to run"), "{err}");
-    for (cell, hidden) in [(&cell0, "12"), (&cell1, "16")] {
-        assert!(manifest_resumed(cell), "{} was not resumed", cell.display());
-        assert_cell_is_plain_run(d, cell, hidden);
+    assert!(err.contains("2 finished, 1 to run"), "{err}");
+    for (i, hidden) in [(0, "12"), (1, "16"), (2, "20")] {
+        assert!(manifest_resumed(&cell(i)), "cell {i} was not resumed");
+        assert_cell_is_plain_run(d, &cell(i), hidden);
     }
 }
