@@ -11,8 +11,8 @@
 //! A parent `metarl` (a local sweep) passes a stop on to its child processes
 //! with `pass_on`: SIGUSR1 or SIGUSR2, which set the flag as SIGINT or SIGTERM
 //! would but never count as the first of two signals, so that a child that also
-//! received the signal itself (a signal to the whole process group, `pkill`,
-//! a container or job stop) still stops cleanly.
+//! received the signal itself (Ctrl-C at the terminal, `pkill`, a container or
+//! job stop) still stops cleanly.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -55,11 +55,13 @@ pub fn pass_on(pid: u32, signal: i32) {
 }
 
 /// Whether a child's exit status means it was stopped by a stop request
-/// (128 + SIGINT/SIGTERM), or by a passed-on request before it could handle it.
+/// (128 + SIGINT/SIGTERM), or by a stop signal that came before it could
+/// handle one (then it had not started: nothing is lost).
 pub fn stopped(status: &std::process::ExitStatus) -> bool {
+    use signal_hook::consts::{SIGINT, SIGTERM};
     use std::os::unix::process::ExitStatusExt;
     matches!(status.code(), Some(130 | 143))
-        || matches!(status.signal(), Some(s) if s == PASSED_SIGINT || s == PASSED_SIGTERM)
+        || matches!(status.signal(), Some(s) if [SIGINT, SIGTERM, PASSED_SIGINT, PASSED_SIGTERM].contains(&s))
 }
 
 /// The signal number if a stop was asked for.

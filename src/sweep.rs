@@ -123,17 +123,17 @@ pub enum CellStatus {
     Pending,
 }
 
-/// Run a cell's child process in its own process group, so that a Ctrl-C at
-/// the terminal reaches only this process, which passes the stop on to the
-/// child once (`interrupt::pass_on`). The child dies with this process
-/// (PR_SET_PDEATHSIG): a second Ctrl-C, which exits this process at once,
-/// stops the cells at once too, and no cell outlives its sweep.
+/// Run a cell's child process. It stays in this process's group, so a Ctrl-C,
+/// Ctrl-Z or hang-up at the terminal reaches it directly; a stop sent to this
+/// process alone is passed on once (`interrupt::pass_on`, which never counts as
+/// a second signal). The child dies with this process (PR_SET_PDEATHSIG), so no
+/// cell outlives its sweep, e.g. after a second Ctrl-C.
 fn run_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe calls (prctl, getppid, raise) between fork and exec.
     let mut child = unsafe {
-        cmd.process_group(0).pre_exec(move || {
+        cmd.pre_exec(move || {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if libc::getppid() != parent {
                 libc::raise(libc::SIGKILL); // the parent died before prctl

@@ -401,8 +401,9 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
         "1",
     ];
 
-    // (a) Ctrl-C at a terminal: SIGINT to the sweep's whole process group. The
-    // cell runs in its own group and gets the stop passed on once: a clean stop.
+    // (a) Ctrl-C at a terminal: SIGINT to the whole process group, the sweep
+    // and its cell; the stop the sweep passes on does not count as the cell's
+    // second signal: a clean stop, and no new cell starts.
     let child = spawn(d, &all, &[]);
     wait_until("cell 0's checkpoint", || {
         cell(0).join("checkpoints/resume/seed_1.bin").is_file()
@@ -436,22 +437,26 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     kill(child.id() as i32, libc::SIGTERM);
     assert_stopped_cleanly(child, &cell(1), 143);
 
-    // (c) SIGTERM to the sweep and to the cell itself (`pkill metarl`, a
-    // container or job stop), while the cell's stop takes 0.5 s (test hook):
-    // the stop the sweep passes on must not count as the cell's second signal.
-    // Cells 0 and 1 continue and finish first.
-    let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
+    // (c) SIGTERM to the sweep process alone (`kill PID`): passed on to the
+    // cell. Cells 0 and 1 continue and finish first.
+    let child = spawn(d, &all, &[]);
     wait_until("cell 2's checkpoint", || {
         cell(2).join("checkpoints/resume/seed_1.bin").is_file()
     });
-    let cell_pid = lock_pid(&cell(2)).unwrap();
-    kill(cell_pid, libc::SIGTERM);
     kill(child.id() as i32, libc::SIGTERM);
     assert_stopped_cleanly(child, &cell(2), 143);
     assert!(cell(0).join("outcomes.json").is_file() && cell(1).join("outcomes.json").is_file());
 
-    // (d) A stop that hangs (test hook: the cell's stop waits 30 s), then a
-    // second Ctrl-C: the sweep exits at once and takes the cell with it.
+    // (d) SIGTERM to the sweep and to the cell (`pkill metarl`, a container or
+    // job stop) while the cell's stop takes 0.5 s (test hook): still clean.
+    let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
+    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    kill(lock_pid(&cell(2)).unwrap(), libc::SIGTERM);
+    kill(child.id() as i32, libc::SIGTERM);
+    assert_stopped_cleanly(child, &cell(2), 143);
+
+    // (e) A stop that hangs (test hook: the cell's stop waits 30 s), then a
+    // second Ctrl-C to the sweep: it exits at once and takes the cell with it.
     let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "30000")]);
     wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
     let cell_pid = lock_pid(&cell(2)).unwrap();
