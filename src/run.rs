@@ -206,6 +206,18 @@ fn metarl_alive(pid: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// A run directory held by another metarl process (its `run.lock`).
+#[derive(Debug)]
+pub struct Locked(pub String);
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Locked {}
+
 impl RunLock {
     pub fn acquire(dir: &Path) -> Result<RunLock> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -230,17 +242,19 @@ impl RunLock {
                     let host = parts.next().unwrap_or("").to_string();
                     if let Some(pid) = pid {
                         if host != host_name() {
-                            bail!(
+                            return Err(Locked(format!(
                                 "{} is locked by metarl process {pid} on host {host} ({}); if that run is dead, remove the file",
                                 dir.display(),
                                 path.display()
-                            );
+                            ))
+                            .into());
                         }
                         if pid as u32 != std::process::id() && metarl_alive(pid) {
-                            bail!(
+                            return Err(Locked(format!(
                                 "{} is being written by another metarl process (pid {pid}); wait for it to finish or stop it",
                                 dir.display()
-                            );
+                            ))
+                            .into());
                         }
                     }
                     // Stale: its process is gone.

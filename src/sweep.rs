@@ -376,8 +376,9 @@ impl Sweep {
         let started = std::time::Instant::now();
         // An interrupted or killed cell continues from its checkpoints.
         if let Err(e) = run::run_or_resume(&self.run_options(i, threads, quiet)) {
-            if interrupt::find(&e).is_some() {
-                // Stopped, not failed: the next `sweep run` continues it.
+            if interrupt::find(&e).is_some() || e.downcast_ref::<run::Locked>().is_some() {
+                // Stopped, or another process is running it: not a failure of the
+                // cell (a FAILED file would hide its result once that one finishes).
                 return Err(e);
             }
             let msg = format!("{e:#}");

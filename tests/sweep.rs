@@ -257,6 +257,31 @@ fn a_bad_override_is_refused_before_any_work() {
         "{err}"
     );
     assert!(!d.join("runs/sweeps/tiny/merged.parquet").exists());
+
+    // A cell that another live metarl process holds: refused, and no FAILED
+    // file (it would hide the cell's result once the other process finishes).
+    let mut holder = Command::new("bash")
+        .args(["-c", "exec -a metarl-holder sleep 60"])
+        .spawn()
+        .unwrap();
+    let held = d.join("runs/sweeps/tiny/cells/cell_0000");
+    std::fs::create_dir_all(&held).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    std::fs::write(
+        held.join("run.lock"),
+        format!("{} {}", holder.id(), host.trim()),
+    )
+    .unwrap();
+    let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("another metarl process (pid {})", holder.id())),
+        "{err}"
+    );
+    assert!(!held.join("FAILED").exists());
 }
 
 /// Three cells of 200 updates each, a resume checkpoint every 2 updates.
