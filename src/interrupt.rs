@@ -22,7 +22,9 @@ static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 /// Set by the first signal: a second one exits immediately.
 static ARMED: AtomicBool = AtomicBool::new(false);
 
-/// Handle SIGINT and SIGTERM by setting the stop flag.
+/// Handle SIGINT and SIGTERM by setting the stop flag (a second one exits at
+/// once), and SIGUSR1 and SIGUSR2 as a SIGINT and a SIGTERM that never count
+/// as the first of two (how a sweep passes a stop on to its cells).
 pub fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::flag;

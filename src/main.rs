@@ -483,6 +483,13 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
             let sw = sweep::Sweep::load(&file)?;
             // A stopped cell keeps its checkpoints; `sweep run` continues it.
             install_interrupt()?;
+            // A closed stderr (`2>&1 | tee log`, the tee stopped by the same
+            // Ctrl-C) must not kill the sweep or a cell in the middle of its
+            // clean stop: writes then fail instead (and are ignored).
+            #[cfg(unix)]
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
             match index {
                 Some(i) => {
                     sw.run_cell(i, threads, quiet)?;
@@ -500,8 +507,15 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                     };
                     if !r.stopped.is_empty() {
                         eprintln!(
-                            "stopped cells: {} (stopped by a signal; continue with `metarl sweep run {}`)",
+                            "stopped cells: {} (stopped or killed by a signal; continue with `metarl sweep run {}`)",
                             list(&r.stopped),
+                            file.display()
+                        );
+                    }
+                    if !r.busy.is_empty() {
+                        eprintln!(
+                            "busy cells: {} (another metarl process is running them; `metarl sweep run {}` again after it)",
+                            list(&r.busy),
                             file.display()
                         );
                     }
@@ -512,7 +526,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                             sw.out.display()
                         );
                     }
-                    if !(r.failed.is_empty() && r.stopped.is_empty()) {
+                    if !(r.failed.is_empty() && r.stopped.is_empty() && r.busy.is_empty()) {
                         return Ok(false);
                     }
                     eprintln!("next: metarl sweep merge {}", file.display());
@@ -1009,18 +1023,23 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // The last line must not panic on a closed stderr (see `sweep run`).
+    let say = |line: String| {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
     match main_inner() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) if metarl::interrupt::find(&e).is_some() => {
             let i = metarl::interrupt::find(&e).expect("checked");
-            eprintln!("{i}");
+            say(i.to_string());
             ExitCode::from(i.exit_code())
         }
         Err(e) if e.downcast_ref::<run::SeedsFailed>().is_some() => {
             // The run finished for the other seeds: not a usage error. `{:#}`
             // keeps the context (e.g. which control of `metarl controls`).
-            eprintln!("error: {e:#}");
+            say(format!("error: {e:#}"));
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -1031,7 +1050,7 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            eprintln!("error: {}", msg.join(" "));
+            say(format!("error: {}", msg.join(" ")));
             ExitCode::from(2)
         }
     }

@@ -107,9 +107,19 @@ pub struct Sweep {
 pub struct RunAllReport {
     /// Cells whose run failed (their error is in the cell's FAILED file).
     pub failed: Vec<usize>,
-    /// Cells stopped by a signal that this process did not receive; they
-    /// continue from their checkpoints at the next `sweep run`.
+    /// Cells stopped or killed by a signal that this process did not receive;
+    /// they continue from their checkpoints at the next `sweep run`.
     pub stopped: Vec<usize>,
+    /// Cells that another live metarl process holds (not started here).
+    pub busy: Vec<usize>,
+}
+
+/// A line on stderr that cannot panic: stderr may be a pipe closed by the same
+/// Ctrl-C (`metarl sweep run ... 2>&1 | tee log`), and the sweep must go on
+/// to stop its cells cleanly.
+fn note(msg: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 /// Where a cell stands.
@@ -134,7 +144,9 @@ fn run_child(cmd: &mut std::process::Command) -> std::io::Result<std::process::E
     // SAFETY: only async-signal-safe calls (prctl, getppid, raise) between fork and exec.
     let mut child = unsafe {
         cmd.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             if libc::getppid() != parent {
                 libc::raise(libc::SIGKILL); // the parent died before prctl
             }
@@ -362,10 +374,10 @@ impl Sweep {
         }
         if self.status(i) == CellStatus::Finished {
             if !quiet {
-                eprintln!(
+                note(format_args!(
                     "cell {i} ({}) already finished; skipped",
                     self.describe_cell(i)
-                );
+                ));
             }
             return Ok(false);
         }
@@ -386,11 +398,11 @@ impl Sweep {
             bail!("cell {i} ({}) failed: {msg}", self.describe_cell(i));
         }
         if !quiet {
-            eprintln!(
+            note(format_args!(
                 "cell {i} ({}) finished in {:.1}s",
                 self.describe_cell(i),
                 started.elapsed().as_secs_f64()
-            );
+            ));
         }
         Ok(true)
     }
@@ -400,11 +412,12 @@ impl Sweep {
     /// Returns the cells that failed and those stopped by a signal sent to them
     /// alone; a stop of this process is an `Interrupted` error.
     pub fn run_all(&self, jobs: usize, threads_per_cell: usize) -> Result<RunAllReport> {
+        use std::os::unix::process::ExitStatusExt;
         let exe = std::env::current_exe().context("cannot find the metarl executable")?;
         let todo: Vec<usize> = (0..self.n_cells())
             .filter(|&i| self.status(i) != CellStatus::Finished)
             .collect();
-        eprintln!(
+        note(format_args!(
             "{}: {} cells, {} finished, {} to run ({} at a time, {} threads each) → {}",
             self.name,
             self.n_cells(),
@@ -413,10 +426,11 @@ impl Sweep {
             jobs,
             threads_per_cell,
             self.out.display()
-        );
+        ));
         let next = std::sync::atomic::AtomicUsize::new(0);
         let failed = std::sync::Mutex::new(vec![]);
         let stopped = std::sync::Mutex::new(vec![]);
+        let busy = std::sync::Mutex::new(vec![]);
         let done = std::sync::atomic::AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..jobs.max(1) {
@@ -425,6 +439,19 @@ impl Sweep {
                     let Some(&i) = todo.get(k) else { break };
                     if interrupt::requested().is_some() {
                         break;
+                    }
+                    // A cell that another live metarl process holds is left to it.
+                    match run::RunLock::acquire(&self.cell_dir(i)) {
+                        Err(e) if e.downcast_ref::<run::Locked>().is_some() => {
+                            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            note(format_args!(
+                                "cell {i} ({}) busy: {e}",
+                                self.describe_cell(i)
+                            ));
+                            busy.lock().unwrap().push(i);
+                            continue;
+                        }
+                        _ => {} // the lock is released at once; the cell takes it
                     }
                     let started = std::time::Instant::now();
                     let status = run_child(
@@ -435,21 +462,25 @@ impl Sweep {
                             .args(["--threads", &threads_per_cell.to_string(), "--quiet"]),
                     );
                     let outcome = match status {
-                        Ok(s) if s.success() => "finished",
-                        Ok(s) if interrupt::stopped(&s) => "stopped",
-                        _ => "FAILED",
+                        Ok(s) if s.success() => "finished".to_string(),
+                        Ok(s) if interrupt::stopped(&s) => "stopped".to_string(),
+                        // SIGKILL, the OOM killer: it continues from its last checkpoint.
+                        Ok(s) if s.signal().is_some() => {
+                            format!("killed by signal {}", s.signal().unwrap_or(0))
+                        }
+                        _ => "FAILED".to_string(),
                     };
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    eprintln!(
+                    note(format_args!(
                         "[{n}/{}] cell {i} ({}) {outcome} in {:.1}s",
                         todo.len(),
                         self.describe_cell(i),
                         started.elapsed().as_secs_f64()
-                    );
-                    match outcome {
+                    ));
+                    match outcome.as_str() {
+                        "finished" => {}
                         "FAILED" => failed.lock().unwrap().push(i),
-                        "stopped" => stopped.lock().unwrap().push(i),
-                        _ => {}
+                        _ => stopped.lock().unwrap().push(i),
                     }
                 });
             }
@@ -458,19 +489,25 @@ impl Sweep {
         failed.sort();
         let mut stopped = stopped.into_inner().unwrap();
         stopped.sort();
+        let mut busy = busy.into_inner().unwrap();
+        busy.sort();
         let unfinished = todo.len() - done.into_inner();
         if let Some(signal) = interrupt::requested().filter(|_| unfinished + stopped.len() > 0) {
-            eprintln!(
+            note(format_args!(
                 "sweep stopped: the running cells kept their checkpoints; continue with `metarl sweep run {}`",
                 self.file.display()
-            );
+            ));
             return Err(interrupt::Interrupted {
                 signal,
                 resume: None,
             }
             .into());
         }
-        Ok(RunAllReport { failed, stopped })
+        Ok(RunAllReport {
+            failed,
+            stopped,
+            busy,
+        })
     }
 
     /// An sbatch script running the sweep as a Slurm job array: task i runs

@@ -274,14 +274,28 @@ fn a_bad_override_is_refused_before_any_work() {
     .unwrap();
     let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "0"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    holder.kill().unwrap();
-    holder.wait().unwrap();
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(&format!("another metarl process (pid {})", holder.id())),
         "{err}"
     );
     assert!(!held.join("FAILED").exists());
+    // Running every cell: the held one is left to its holder, the others run.
+    let out = metarl(
+        d,
+        &["sweep", "run", "ok.toml", "--jobs", "2", "--threads", "1"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cell 0 (agent.hidden=8, training.learning_rate=0.002) busy")
+            && err.contains("busy cells: 0 ")
+            && !err.contains("failed cells"),
+        "{err}"
+    );
+    assert!(!held.join("FAILED").exists() && !held.join("outcomes.json").exists());
 }
 
 /// Three cells of 200 updates each, a resume checkpoint every 2 updates.
@@ -331,8 +345,17 @@ fn kill(pid: i32, sig: i32) {
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
+/// Whether a process exists and is not a zombie (an orphan is reaped by
+/// PID 1, which some containers never do).
 fn alive(pid: i32) -> bool {
-    unsafe { libc::kill(pid, 0) == 0 }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name in parentheses.
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|r| r.split_whitespace().next());
+    let exists = unsafe { libc::kill(pid, 0) == 0 };
+    exists && state != Some("Z")
 }
 
 /// The process id in a run directory's lock.
@@ -489,13 +512,14 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     std::thread::sleep(std::time::Duration::from_secs(1));
     let second = std::time::Instant::now();
     kill(child.id() as i32, libc::SIGINT);
+    // The cell shares the sweep's stderr: reading it to its end waits for both.
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    wait_until("the cell to end with its sweep", || !alive(cell_pid));
     assert!(
         second.elapsed() < std::time::Duration::from_secs(10),
         "not at once"
     );
+    wait_until("the cell to end with its sweep", || !alive(cell_pid));
 
     // Run again: everything finishes, each cell resumed, each equal to a plain run.
     let out = metarl(d, &all);
