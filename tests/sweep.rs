@@ -264,6 +264,11 @@ fn a_bad_override_is_refused_before_any_work() {
         .args(["-c", "exec -a metarl-holder sleep 60"])
         .spawn()
         .unwrap();
+    // Until bash has exec'd, the holder's command line does not name metarl yet.
+    wait_until("the holder's command line", || {
+        std::fs::read(format!("/proc/{}/cmdline", holder.id()))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("metarl-holder"))
+    });
     let held = d.join("runs/sweeps/tiny/cells/cell_0000");
     std::fs::create_dir_all(&held).unwrap();
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
