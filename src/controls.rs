@@ -268,19 +268,10 @@ fn cell_options(opts: &Options, name: &str, dir: &Path, overrides: Vec<Override>
 /// Whether a cell's directory holds a finished run of exactly this config
 /// (the `[controls]` table itself aside: it changes no run).
 fn finished(dir: &Path, ro: &RunOptions) -> bool {
-    let text = |mut c: Config| {
-        c.controls = None;
-        toml::to_string(&c).ok()
-    };
-    let Ok((want, _)) = run::resolve_config(ro) else {
+    let (Ok((want, _)), Ok(have)) = (run::resolve_config(ro), run::run_config(dir)) else {
         return false;
     };
-    let Ok(have) = run::run_config(dir) else {
-        return false;
-    };
-    text(want).is_some_and(|w| Some(w) == text(have))
-        && dir.join("outcomes.json").is_file()
-        && dir.join("figures").is_dir()
+    run::same_run(want, have) && dir.join("outcomes.json").is_file() && dir.join("figures").is_dir()
 }
 
 /// Whether a metric's estimate is at chance: its 95% CI includes `chance`, or

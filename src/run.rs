@@ -668,13 +668,16 @@ pub fn unfinished_run_of(dir: &Path, opts: &RunOptions) -> bool {
     let (Ok((want, _)), Ok(have)) = (resolve_config(opts), run_config(dir)) else {
         return false;
     };
-    // The [controls] table changes no run (as for a finished control's reuse).
-    let text = |mut c: Config| {
-        c.controls = None;
-        toml::to_string(&c).ok()
-    };
-    let want = text(want);
-    want.is_some() && want == text(have)
+    same_run(want, have)
+}
+
+/// Whether two configs describe the same run: equal but for the `[controls]`
+/// table, which changes no run.
+pub fn same_run(mut a: Config, mut b: Config) -> bool {
+    a.controls = None;
+    b.controls = None;
+    let a = toml::to_string(&a).ok();
+    a.is_some() && a == toml::to_string(&b).ok()
 }
 
 /// `run`, or, when `opts.out` holds an unfinished run of the same config (a

@@ -24,13 +24,12 @@ fn s4(overrides: &[(&str, toml::Value)]) -> metarl::config::Config {
         .config
 }
 
-#[test]
-fn controls_run_end_to_end_and_reuse_finished_cells() {
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = Options {
-        experiment: "s4_two_step".into(),
-        out: tmp.path().join("controls"),
-        runs: tmp.path().join("runs"),
+/// 2 seeds × 32 training episodes, 16 test episodes, one thread, into `dir`.
+fn tiny_options(experiment: &str, dir: &std::path::Path) -> Options {
+    Options {
+        experiment: experiment.into(),
+        out: dir.join("controls"),
+        runs: dir.join("runs"),
         seeds: Some(2),
         episodes: Some(32),
         test_episodes: Some(16),
@@ -38,7 +37,13 @@ fn controls_run_end_to_end_and_reuse_finished_cells() {
         threads: Some(1),
         force: false,
         quiet: true,
-    };
+    }
+}
+
+#[test]
+fn controls_run_end_to_end_and_reuse_finished_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = tiny_options("s4_two_step", tmp.path());
     let r = controls::run_experiment(&opts).unwrap();
     let cells: Vec<&str> = r.rows.iter().map(|r| r.cell.as_str()).collect();
     assert_eq!(
@@ -204,18 +209,7 @@ fn plastic_test_is_skipped_for_the_rpe_input_agent() {
         let listed = cfg.controls.as_ref().unwrap().run.iter().map(|k| k.name());
         assert!(listed.clone().any(|k| k == "plastic_test"), "{name}");
         let tmp = tempfile::tempdir().unwrap();
-        let opts = Options {
-            experiment: name.into(),
-            out: tmp.path().join("controls"),
-            runs: tmp.path().join("runs"),
-            seeds: Some(2),
-            episodes: Some(32),
-            test_episodes: Some(16),
-            only: vec![],
-            threads: Some(1),
-            force: false,
-            quiet: true,
-        };
+        let opts = tiny_options(name, tmp.path());
         let cells = controls::cells(&cfg, &opts).unwrap();
         assert!(cells.iter().all(|c| c.control != "plastic_test"), "{name}");
         assert!(cells.iter().any(|c| c.control == "untrained"), "{name}");

@@ -151,40 +151,19 @@ fn a_sweep_runs_resumes_and_merges() {
     assert!(metarl(d, &["sweep", "merge", "tiny.toml"]).status.success());
 
     // A cell equals a plain run with the same overrides.
-    let out = metarl(
+    assert_is_plain_run(
         d,
+        &cell,
+        "plain",
         &[
-            "run",
-            "s4_two_step",
-            "--profile",
-            "quick",
-            "--set",
             "seeds.count=2",
-            "--set",
             "training.episodes=32",
-            "--set",
             "evaluation.episodes=4",
-            "--set",
             "agent.hidden=16",
-            "--set",
             "training.learning_rate=2e-3",
-            "--out",
-            "plain",
-            "--quiet",
         ],
+        &["trials.parquet", "outcomes.json", "checkpoints/seed_2.json"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    for f in ["trials.parquet", "outcomes.json", "checkpoints/seed_2.json"] {
-        assert_eq!(
-            std::fs::read(cell.join(f)).unwrap(),
-            std::fs::read(d.join("plain").join(f)).unwrap(),
-            "{f}"
-        );
-    }
 }
 
 #[test]
@@ -389,49 +368,27 @@ fn manifest_resumed(cell: &Path) -> bool {
     m["resumed"].as_bool().unwrap_or(false)
 }
 
-/// A cell's outputs against a plain `metarl run` with the same overrides.
-fn assert_cell_is_plain_run(d: &Path, cell: &Path, hidden: &str) {
-    let plain = format!("plain_{hidden}");
-    let out = metarl(
-        d,
-        &[
-            "run",
-            "s4_two_step",
-            "--profile",
-            "quick",
-            "--set",
-            "seeds.count=2",
-            "--set",
-            "training.episodes=3200",
-            "--set",
-            "training.checkpoint_every=2",
-            "--set",
-            &format!("agent.hidden={hidden}"),
-            "--threads",
-            "1",
-            "--out",
-            &plain,
-            "--quiet",
-        ],
-    );
+/// A cell's `files` against a plain `metarl run s4_two_step --profile quick`
+/// with the same overrides (`sets`), into `d/plain`.
+fn assert_is_plain_run(d: &Path, cell: &Path, plain: &str, sets: &[&str], files: &[&str]) {
+    let mut args = vec!["run", "s4_two_step", "--profile", "quick"];
+    for set in sets {
+        args.extend(["--set", set]);
+    }
+    args.extend(["--threads", "1", "--out", plain, "--quiet"]);
+    let out = metarl(d, &args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for f in [
-        "trials.parquet",
-        "outcomes.json",
-        "checkpoints/seed_1.json",
-        "checkpoints/seed_2.json",
-    ] {
+    for f in files {
         assert!(
-            std::fs::read(cell.join(f)).unwrap() == std::fs::read(d.join(&plain).join(f)).unwrap(),
-            "{f} of {} differs from the uninterrupted run",
+            std::fs::read(cell.join(f)).unwrap() == std::fs::read(d.join(plain).join(f)).unwrap(),
+            "{f} of {} differs from the plain run",
             cell.display()
         );
     }
-    assert!(!cell.join("checkpoints/resume").exists());
 }
 
 /// Stopping a sweep in every way a user or a scheduler does, then running it
@@ -533,6 +490,24 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     assert!(err.contains("2 finished, 1 to run"), "{err}");
     for (i, hidden) in [(0, "12"), (1, "16"), (2, "20")] {
         assert!(manifest_resumed(&cell(i)), "cell {i} was not resumed");
-        assert_cell_is_plain_run(d, &cell(i), hidden);
+        let hidden = format!("agent.hidden={hidden}");
+        assert_is_plain_run(
+            d,
+            &cell(i),
+            &format!("plain_{i}"),
+            &[
+                "seeds.count=2",
+                "training.episodes=3200",
+                "training.checkpoint_every=2",
+                &hidden,
+            ],
+            &[
+                "trials.parquet",
+                "outcomes.json",
+                "checkpoints/seed_1.json",
+                "checkpoints/seed_2.json",
+            ],
+        );
+        assert!(!cell(i).join("checkpoints/resume").exists());
     }
 }
