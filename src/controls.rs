@@ -207,7 +207,7 @@ pub fn cells(cfg: &Config, opts: &Options) -> Result<Vec<Cell>> {
                     bail!("--only plastic_test: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)");
                 }
                 if !opts.quiet {
-                    eprintln!(
+                    crate::note!(
                         "{}: plastic_test skipped: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)",
                         cfg.experiment.name
                     );
@@ -333,14 +333,15 @@ pub fn run_experiment(opts: &Options) -> Result<ExperimentControls> {
                 (cpu, wall) = (r.cpu_seconds, r.wall_seconds);
             }
             if !opts.quiet {
-                eprintln!(
+                crate::note!(
                     "{}/{}: finished with the same config; reused (--force reruns it)",
-                    cfg.experiment.name, cell.name
+                    cfg.experiment.name,
+                    cell.name
                 );
             }
         } else {
             if !opts.quiet {
-                eprintln!(
+                crate::note!(
                     "{}/{}: {}",
                     cfg.experiment.name,
                     cell.name,
@@ -383,7 +384,7 @@ pub fn run_experiment(opts: &Options) -> Result<ExperimentControls> {
                 full_dir.display()
             );
             if !opts.quiet {
-                eprintln!("{}: {msg}", cfg.experiment.name);
+                crate::note!("{}: {msg}", cfg.experiment.name);
             }
             default_run_missing = Some(msg);
         }

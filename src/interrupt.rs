@@ -1,7 +1,9 @@
-//! Ctrl-C and SIGTERM: a graceful stop between units of work.
+//! Ctrl-C, SIGTERM and a hang-up: a graceful stop between units of work.
 //!
 //! `install` (called by the `metarl` binary only) replaces the default action
-//! of SIGINT and SIGTERM with setting a flag. Training checks the flag between
+//! of SIGINT, SIGTERM and SIGHUP (a closed terminal or dropped ssh session)
+//! with setting a flag; a signal that is ignored when `metarl` starts (SIGHUP
+//! under `nohup`, SIGINT for a background job of a script) stays ignored. Training checks the flag between
 //! updates (never inside an update), saves the seed's resume checkpoint and
 //! returns `Interrupted`; the run then stops without writing any further output
 //! and the run lock is released, so `metarl run --resume DIR` can continue it.
@@ -22,13 +24,17 @@ static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 /// Set by the first signal: a second one exits immediately.
 static ARMED: AtomicBool = AtomicBool::new(false);
 
-/// Handle SIGINT and SIGTERM by setting the stop flag (a second one exits at
-/// once), and SIGUSR1 and SIGUSR2 as a SIGINT and a SIGTERM that never count
-/// as the first of two (how a sweep passes a stop on to its cells).
+/// Handle SIGINT, SIGTERM and SIGHUP by setting the stop flag (a second one
+/// exits at once), unless the signal is ignored already, and SIGUSR1 and
+/// SIGUSR2 as a SIGINT and a SIGTERM that never count as the first of two (how
+/// a sweep passes a stop on to its cells).
 pub fn install() -> std::io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::flag;
-    for sig in [SIGINT, SIGTERM] {
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        if ignored(sig) {
+            continue;
+        }
         // Order matters: the shutdown sees the flag as it was before this signal.
         flag::register_conditional_shutdown(sig, 128 + sig, &ARMED)?;
         flag::register_usize(sig, &SIGNAL, sig as usize)?;
@@ -40,14 +46,26 @@ pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether `sig` is ignored now (inherited from the parent: `nohup` ignores
+/// SIGHUP, a non-interactive shell ignores SIGINT for a job started with `&`).
+fn ignored(sig: i32) -> bool {
+    // SAFETY: sigaction(2) with a null new action only reads the current one
+    // into a zeroed struct that outlives the call.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// The signals by which a parent passes a SIGINT or SIGTERM on to a child.
 const PASSED_SIGINT: i32 = signal_hook::consts::SIGUSR1;
 const PASSED_SIGTERM: i32 = signal_hook::consts::SIGUSR2;
 
-/// Pass the stop request `signal` (SIGINT or SIGTERM) on to the process `pid`,
-/// a `metarl` child that has called `install`.
+/// Pass the stop request `signal` (SIGINT, SIGTERM or SIGHUP, passed on as a
+/// SIGTERM) on to the process `pid`, a `metarl` child that has called `install`.
 pub fn pass_on(pid: u32, signal: i32) {
-    let sig = if signal == signal_hook::consts::SIGTERM {
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    let sig = if signal == SIGTERM || signal == SIGHUP {
         PASSED_SIGTERM
     } else {
         PASSED_SIGINT
@@ -57,13 +75,13 @@ pub fn pass_on(pid: u32, signal: i32) {
 }
 
 /// Whether a child's exit status means it was stopped by a stop request
-/// (128 + SIGINT/SIGTERM), or by a stop signal that came before it could
+/// (128 + SIGINT/SIGTERM/SIGHUP), or by a stop signal that came before it could
 /// handle one (then it had not started: nothing is lost).
 pub fn stopped(status: &std::process::ExitStatus) -> bool {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use std::os::unix::process::ExitStatusExt;
-    matches!(status.code(), Some(130 | 143))
-        || matches!(status.signal(), Some(s) if [SIGINT, SIGTERM, PASSED_SIGINT, PASSED_SIGTERM].contains(&s))
+    matches!(status.code(), Some(129 | 130 | 143))
+        || matches!(status.signal(), Some(s) if [SIGINT, SIGTERM, SIGHUP, PASSED_SIGINT, PASSED_SIGTERM].contains(&s))
 }
 
 /// The signal number if a stop was asked for.
@@ -94,13 +112,15 @@ pub struct Interrupted {
 }
 
 impl Interrupted {
-    /// The exit status of a process stopped by this signal (130 for SIGINT, 143 for SIGTERM).
+    /// The exit status of a process stopped by this signal (130 for SIGINT, 143 for SIGTERM,
+    /// 129 for SIGHUP).
     pub fn exit_code(&self) -> u8 {
         (128 + self.signal).clamp(0, 255) as u8
     }
 
     pub fn signal_name(&self) -> String {
         match self.signal {
+            1 => "SIGHUP".into(),
             2 => "SIGINT".into(),
             15 => "SIGTERM".into(),
             0 => "request".into(),

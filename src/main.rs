@@ -36,8 +36,9 @@ enum Command {
     },
     /// Train, evaluate with frozen weights, analyse and plot one experiment.
     ///
-    /// Ctrl-C or SIGTERM stops a run within seconds without leaving a partial output file
-    /// (exit status 130 or 143); each seed's training state is saved every
+    /// Ctrl-C, SIGTERM or a hang-up (SIGHUP, unless ignored as under nohup) stops a run
+    /// within seconds without leaving a partial output file (exit status 130, 143 or 129);
+    /// each seed's training state is saved every
     /// training.checkpoint_every updates and on the stop, and `metarl run --resume DIR`
     /// finishes the run with results identical to an uninterrupted one.
     Run {
@@ -390,7 +391,7 @@ enum SweepCommand {
     /// Run one cell by index (what a Slurm array task runs), or every unfinished cell here.
     /// A finished cell is never rerun; an interrupted or killed one continues from its
     /// checkpoints (`training.checkpoint_every`), with the results of an uninterrupted run.
-    /// Ctrl-C or SIGTERM stops the running cells cleanly and starts no new one.
+    /// Ctrl-C, SIGTERM or SIGHUP stops the running cells cleanly and starts no new one.
     Run {
         file: PathBuf,
         /// The cell to run (e.g. `--index $SLURM_ARRAY_TASK_ID`); without it, every cell.
@@ -446,7 +447,8 @@ enum SweepCommand {
 
 /// Ctrl-C and SIGTERM stop training cleanly (see `metarl::interrupt`).
 fn install_interrupt() -> Result<()> {
-    metarl::interrupt::install().map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM: {e}"))
+    metarl::interrupt::install()
+        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))
 }
 
 fn sweep_command(command: SweepCommand) -> Result<bool> {
@@ -506,21 +508,21 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                             .join(", ")
                     };
                     if !r.stopped.is_empty() {
-                        eprintln!(
+                        metarl::note!(
                             "stopped cells: {} (stopped or killed by a signal; continue with `metarl sweep run {}`)",
                             list(&r.stopped),
                             file.display()
                         );
                     }
                     if !r.busy.is_empty() {
-                        eprintln!(
+                        metarl::note!(
                             "busy cells: {} (another metarl process is running them; `metarl sweep run {}` again after it)",
                             list(&r.busy),
                             file.display()
                         );
                     }
                     if !r.failed.is_empty() {
-                        eprintln!(
+                        metarl::note!(
                             "failed cells: {} (see {}/cells/*/FAILED)",
                             list(&r.failed),
                             sw.out.display()
@@ -529,7 +531,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                     if !(r.failed.is_empty() && r.stopped.is_empty() && r.busy.is_empty()) {
                         return Ok(false);
                     }
-                    eprintln!("next: metarl sweep merge {}", file.display());
+                    metarl::note!("next: metarl sweep merge {}", file.display());
                     Ok(true)
                 }
             }
@@ -580,30 +582,30 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
             };
             let r = sw.merge(plot.as_ref())?;
             match &r.table {
-                Some(t) => eprintln!(
+                Some(t) => metarl::note!(
                     "merged {} of {} cells into {}",
                     r.merged.len(),
                     sw.n_cells(),
                     t.display()
                 ),
-                None => eprintln!(
+                None => metarl::note!(
                     "merged 0 of {} cells: none has finished in {}",
                     sw.n_cells(),
                     sw.out.display()
                 ),
             }
             if let Some(f) = &r.figure {
-                eprintln!("wrote {}.png and .svg", f.display());
+                metarl::note!("wrote {}.png and .svg", f.display());
             }
             if !r.missing.is_empty() {
-                eprintln!(
+                metarl::note!(
                     "missing cells (not run or interrupted): {}; run them with `metarl sweep run {}`",
                     r.missing.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
                     file.display()
                 );
             }
             for (i, msg) in &r.failed {
-                eprintln!("failed cell {i} ({}): {msg}", sw.describe_cell(*i));
+                metarl::note!("failed cell {i} ({}): {msg}", sw.describe_cell(*i));
             }
             Ok(r.complete())
         }
@@ -704,7 +706,7 @@ fn main_inner() -> Result<bool> {
             if let Some(dir) = resume {
                 let dir = run::resume(&dir, threads, quiet)?;
                 if !quiet {
-                    eprintln!(
+                    metarl::note!(
                         "done: {} (next: metarl check {})",
                         dir.display(),
                         dir.display()
@@ -718,7 +720,7 @@ fn main_inner() -> Result<bool> {
                 let local = Path::new(metarl::EXPERIMENTS_DIR).join(format!("{name}.toml"));
                 if let Ok(text) = std::fs::read_to_string(&local) {
                     if config::shipped_text(name) != Some(text.as_str()) && !quiet {
-                        eprintln!(
+                        metarl::note!(
                             "note: running the shipped {name}; {} differs from it (pass the path to run that file)",
                             local.display()
                         );
@@ -737,7 +739,7 @@ fn main_inner() -> Result<bool> {
                 quiet,
             })?;
             if !quiet {
-                eprintln!(
+                metarl::note!(
                     "done: {} (next: metarl check {})",
                     dir.display(),
                     dir.display()
@@ -800,7 +802,7 @@ fn main_inner() -> Result<bool> {
                             .map(|l| l.config.controls.is_some())
                             .unwrap_or(false);
                         if !has {
-                            eprintln!("{n}: declares no [controls]; skipped");
+                            metarl::note!("{n}: declares no [controls]; skipped");
                         }
                         has
                     })
@@ -824,7 +826,7 @@ fn main_inner() -> Result<bool> {
                 let r = metarl::controls::run_experiment(&opts).map_err(|e| {
                     match metarl::interrupt::find(&e) {
                         Some(i) => {
-                            eprintln!("controls stopped cleanly (the stopped cell kept its checkpoints); run the same `metarl controls` command again to continue");
+                            metarl::note!("controls stopped cleanly (the stopped cell kept its checkpoints); run the same `metarl controls` command again to continue");
                             anyhow::Error::new(metarl::interrupt::Interrupted {
                                 signal: i.signal,
                                 resume: None,
@@ -840,7 +842,7 @@ fn main_inner() -> Result<bool> {
             let written = metarl::controls::write_summary(&out, &all)?;
             if !quiet {
                 for p in written {
-                    eprintln!("wrote {}", p.display());
+                    metarl::note!("wrote {}", p.display());
                 }
             }
             return Ok(passed);
@@ -860,14 +862,14 @@ fn main_inner() -> Result<bool> {
             let html = report::html(&md, &out)?;
             metarl::record::write_text_atomic(&out.join("REPRODUCTION.md"), &md)?;
             metarl::record::write_text_atomic(&out.join("REPRODUCTION.html"), &html)?;
-            eprintln!(
+            metarl::note!(
                 "wrote {} and {}",
                 out.join("REPRODUCTION.md").display(),
                 out.join("REPRODUCTION.html").display()
             );
             if let Some(r) = readme {
                 report::update_readme(&r, &report::summary_table(&entries))?;
-                eprintln!("updated the summary table of {}", r.display());
+                metarl::note!("updated the summary table of {}", r.display());
             }
             print!("{}", report::summary_table(&entries));
             return Ok(entries
@@ -957,7 +959,7 @@ fn main_inner() -> Result<bool> {
                 for l in &lines {
                     if let Some((prev, worse)) = bench::regression(&all, l, threshold) {
                         let change = l.network_steps_per_sec / prev.network_steps_per_sec - 1.0;
-                        eprintln!(
+                        metarl::note!(
                             "{:<24} {:>9.0} network steps/s vs {:>9.0} at {} ({:+.1}%){}",
                             l.experiment,
                             l.network_steps_per_sec,
@@ -985,17 +987,17 @@ fn main_inner() -> Result<bool> {
                 }
                 metarl::record::write_text_atomic(&path, &text)?;
                 all.extend(lines);
-                eprintln!(
+                metarl::note!(
                     "appended {} lines to {}",
                     config::shipped().len(),
                     path.display()
                 );
                 if let Some(stem) = plot {
                     bench::plot_history(&all, &stem)?;
-                    eprintln!("wrote {}.png and .svg", stem.display());
+                    metarl::note!("wrote {}.png and .svg", stem.display());
                 }
                 if !slower.is_empty() {
-                    eprintln!(
+                    metarl::note!(
                         "throughput fell by more than {:.0}% for: {}",
                         100.0 * threshold,
                         slower.join(", ")

@@ -487,8 +487,8 @@ fn train_all(
                     pb.abandon_with_message("FAILED");
                     if !quiet {
                         match &job.variant {
-                            Some(v) => eprintln!("variant {v}: {e:#}"),
-                            None => eprintln!("{e:#}"),
+                            Some(v) => crate::note!("variant {v}: {e:#}"),
+                            None => crate::note!("{e:#}"),
                         }
                     }
                 })?;
@@ -499,7 +499,7 @@ fn train_all(
                 );
                 // Without a terminal the bars are hidden: log one line per seed instead.
                 if !quiet && !std::io::stderr().is_terminal() {
-                    eprintln!("{}: trained, {done}", job.label());
+                    crate::note!("{}: trained, {done}", job.label());
                 }
                 pb.finish_with_message(done);
                 write_text_atomic(&job.checkpoint(dir), &trained.params.save_json()?)?;
@@ -686,7 +686,7 @@ pub fn same_run(mut a: Config, mut b: Config) -> bool {
 pub fn run_or_resume(opts: &RunOptions) -> Result<PathBuf> {
     if let Some(dir) = opts.out.as_deref().filter(|d| unfinished_run_of(d, opts)) {
         if !opts.quiet {
-            eprintln!(
+            crate::note!(
                 "{}: an unfinished run of the same config; resuming it from its checkpoints",
                 dir.display()
             );
@@ -742,7 +742,7 @@ fn execute_inner(
     let run_started = Instant::now();
     let mut stages = BTreeMap::new();
     if !quiet {
-        eprintln!(
+        crate::note!(
             "{}{}: {} seeds × {} episodes, {} threads → {}",
             if resumed { "resuming " } else { "" },
             cfg.experiment.name,
@@ -977,7 +977,7 @@ fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
     let t = Instant::now();
     let mut outcomes = experiments::analyze(&cfg, dir)?;
     if !failed.is_empty() && !quiet {
-        eprintln!(
+        crate::note!(
             "note: analysed the seeds present ({:?}); failed in training: {}",
             outcomes.seeds,
             failed_summary(&failed)
@@ -990,7 +990,7 @@ fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
     )?;
     record_stage(dir, "analyze", t.elapsed().as_secs_f64())?;
     if !quiet {
-        eprintln!("wrote {}", dir.join("outcomes.json").display());
+        crate::note!("wrote {}", dir.join("outcomes.json").display());
     }
     Ok(outcomes)
 }
@@ -1045,7 +1045,7 @@ fn figures_locked(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
             t.push_str(&note);
         }
         if !quiet {
-            eprintln!(
+            crate::note!(
                 "note: the figures show the seeds present; failed in training: {}",
                 failed_summary(&outcomes.failed_seeds)
             );
@@ -1059,7 +1059,7 @@ fn figures_locked(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     record_stage(dir, "figures", t.elapsed().as_secs_f64())?;
     if !quiet {
         for s in &stems {
-            eprintln!("wrote {}.png and .svg", s.display());
+            crate::note!("wrote {}.png and .svg", s.display());
         }
     }
     Ok(stems)

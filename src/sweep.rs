@@ -114,14 +114,6 @@ pub struct RunAllReport {
     pub busy: Vec<usize>,
 }
 
-/// A line on stderr that cannot panic: stderr may be a pipe closed by the same
-/// Ctrl-C (`metarl sweep run ... 2>&1 | tee log`), and the sweep must go on
-/// to stop its cells cleanly.
-fn note(msg: std::fmt::Arguments) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
 /// Where a cell stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CellStatus {
@@ -374,10 +366,10 @@ impl Sweep {
         }
         if self.status(i) == CellStatus::Finished {
             if !quiet {
-                note(format_args!(
+                crate::note!(
                     "cell {i} ({}) already finished; skipped",
                     self.describe_cell(i)
-                ));
+                );
             }
             return Ok(false);
         }
@@ -398,11 +390,11 @@ impl Sweep {
             bail!("cell {i} ({}) failed: {msg}", self.describe_cell(i));
         }
         if !quiet {
-            note(format_args!(
+            crate::note!(
                 "cell {i} ({}) finished in {:.1}s",
                 self.describe_cell(i),
                 started.elapsed().as_secs_f64()
-            ));
+            );
         }
         Ok(true)
     }
@@ -417,7 +409,7 @@ impl Sweep {
         let todo: Vec<usize> = (0..self.n_cells())
             .filter(|&i| self.status(i) != CellStatus::Finished)
             .collect();
-        note(format_args!(
+        crate::note!(
             "{}: {} cells, {} finished, {} to run ({} at a time, {} threads each) → {}",
             self.name,
             self.n_cells(),
@@ -426,7 +418,7 @@ impl Sweep {
             jobs,
             threads_per_cell,
             self.out.display()
-        ));
+        );
         let next = std::sync::atomic::AtomicUsize::new(0);
         let failed = std::sync::Mutex::new(vec![]);
         let stopped = std::sync::Mutex::new(vec![]);
@@ -444,10 +436,7 @@ impl Sweep {
                     match run::RunLock::acquire(&self.cell_dir(i)) {
                         Err(e) if e.downcast_ref::<run::Locked>().is_some() => {
                             done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            note(format_args!(
-                                "cell {i} ({}) busy: {e}",
-                                self.describe_cell(i)
-                            ));
+                            crate::note!("cell {i} ({}) busy: {e}", self.describe_cell(i));
                             busy.lock().unwrap().push(i);
                             continue;
                         }
@@ -471,12 +460,12 @@ impl Sweep {
                         _ => "FAILED".to_string(),
                     };
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                    note(format_args!(
+                    crate::note!(
                         "[{n}/{}] cell {i} ({}) {outcome} in {:.1}s",
                         todo.len(),
                         self.describe_cell(i),
                         started.elapsed().as_secs_f64()
-                    ));
+                    );
                     match outcome.as_str() {
                         "finished" => {}
                         "FAILED" => failed.lock().unwrap().push(i),
@@ -493,10 +482,10 @@ impl Sweep {
         busy.sort();
         let unfinished = todo.len() - done.into_inner();
         if let Some(signal) = interrupt::requested().filter(|_| unfinished + stopped.len() > 0) {
-            note(format_args!(
+            crate::note!(
                 "sweep stopped: the running cells kept their checkpoints; continue with `metarl sweep run {}`",
                 self.file.display()
-            ));
+            );
             return Err(interrupt::Interrupted {
                 signal,
                 resume: None,

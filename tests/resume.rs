@@ -1,8 +1,9 @@
-//! Interruption and resume (issue 12, item 1): a run stopped by SIGINT, SIGTERM
-//! or SIGKILL and finished by `metarl run --resume DIR` gives the results of an
-//! uninterrupted run, bit for bit; SIGINT/SIGTERM leave no partial file and say
-//! how to resume; and, for every shipped experiment, training continued from a
-//! resume checkpoint is identical to uninterrupted training.
+//! Interruption and resume (issue 12, item 1): a run stopped by SIGINT, SIGTERM,
+//! SIGHUP or SIGKILL and finished by `metarl run --resume DIR` gives the results
+//! of an uninterrupted run, bit for bit; SIGINT/SIGTERM/SIGHUP leave no partial
+//! file and say how to resume; SIGHUP is left alone under `nohup`; and, for
+//! every shipped experiment, training continued from a resume checkpoint is
+//! identical to uninterrupted training.
 
 use metarl::config::Feedback;
 use metarl::train::{self, Checkpointing, TrainedSeed};
@@ -59,6 +60,50 @@ fn spawn(args: &[String]) -> Child {
         .unwrap()
 }
 
+/// `metarl args` with a new pseudo-terminal as its stderr (so that it draws its
+/// progress bar). Dropping the returned master side closes the terminal: the
+/// child's writes to it then fail (EIO), as after a dropped ssh session. (Until
+/// then nothing reads it: the child may block once its output fills the
+/// terminal's buffer, long after the first checkpoint.)
+fn spawn_on_terminal(args: &[String]) -> (std::os::fd::OwnedFd, Child) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r
+    // writes at most buf.len() bytes.
+    let (master, slave) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(
+            m >= 0,
+            "no pseudo-terminal: {}",
+            std::io::Error::last_os_error()
+        );
+        // Not inherited by the child: only this side holds the terminal open.
+        assert_eq!(libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC), 0);
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut buf = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()), 0);
+        let path = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_str()
+            .unwrap()
+            .to_string();
+        (OwnedFd::from_raw_fd(m), path)
+    };
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(slave)
+        .unwrap();
+    let child = metarl()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    (master, child)
+}
+
 /// Wait until `cond` holds (at most 60 s).
 fn wait_for(what: &str, cond: impl Fn() -> bool) {
     let start = Instant::now();
@@ -113,6 +158,12 @@ fn assert_clean_stop(child: Child, dir: &Path, code: i32) {
         last.contains(&hint),
         "no resume hint in the last line: {err}"
     );
+    assert_stopped_files(dir);
+}
+
+/// The files of a run stopped gracefully: no temporary or result file, the
+/// lock released, a checkpoint kept.
+fn assert_stopped_files(dir: &Path) {
     let all = files(dir);
     assert!(
         all.iter().all(|f| !f.ends_with(".tmp")),
@@ -248,6 +299,43 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     assert_clean_stop(child, &b, 143);
     resume(&b);
     assert_same_results(&reference, &b);
+
+    // A hang-up: the terminal that is the run's stderr closes (every write to it
+    // now fails), then SIGHUP. The run stops cleanly all the same (129) and
+    // resumes. Under `nohup` (SIGHUP ignored) the same signal changes nothing.
+    let h = t.path().join("sighup");
+    let (terminal, child) = spawn_on_terminal(&run_args(&h));
+    wait_for("a checkpoint", || ckpt(&h, 1).is_file());
+    drop(terminal);
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(129),
+        "stopped by SIGHUP: {:?}",
+        out.status
+    );
+    assert_stopped_files(&h);
+    resume(&h);
+    assert_same_results(&reference, &h);
+    let n = t.path().join("nohup");
+    let mut cmd = metarl();
+    cmd.args(run_args(&n))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    wait_for("a checkpoint", || ckpt(&n, 1).is_file());
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "under nohup: {}", stderr(&out));
+    assert_same_results(&reference, &n);
 
     // --resume on a finished run, on a directory that is not a run, and with
     // experiment arguments: one-line refusals, exit status 2.
