@@ -1011,14 +1011,22 @@ fn main_inner() -> Result<bool> {
 }
 
 fn main() -> ExitCode {
-    // Blocks of 128 KiB and more (trial-table columns, Parquet pages) come straight
+    // Blocks of 256 KiB and more (trial-table columns, Parquet pages) come straight
     // from the system and go back to it when freed. glibc's default raises this
     // threshold each time such a block is freed and then keeps freed memory in
     // its per-thread arenas, so that a run's peak memory counted its results
-    // about twice (issue 12: 16 seeds of the two-step task, 201 → 148 MB).
+    // about twice (issue 12: 16 seeds of the two-step task, 201 → 167 MB). Not
+    // 128 KiB (glibc's starting value; 150 MB there): the Harlow encoder's gradient
+    // products allocate a 184 KiB packing buffer per call (inside matrixmultiply),
+    // and mapping it afresh each time (page faults, TLB shootdowns when unmapped)
+    // took 31 of Simulation 5's 64 CPU-seconds. The trim threshold is raised for the
+    // same reason: freeing such a block at the top of an arena would otherwise hand
+    // its pages back, to be faulted in again at the next update. No result depends
+    // on where memory comes from.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
     }
     // Die quietly on a closed pipe (`metarl report DIR | head`) like other Unix tools.
     #[cfg(unix)]

@@ -443,11 +443,23 @@ pub fn ridge_regression(x: &[f64], y: &[f64], n_features: usize, lambda: f64) ->
             n * n_features
         );
     }
+    ridge_of_rows(x, y, n_features, lambda, 0..n)
+}
+
+/// `ridge_regression` on the rows `rows` of `x` and `y` only (in that order),
+/// without copying them.
+fn ridge_of_rows(
+    x: &[f64],
+    y: &[f64],
+    n_features: usize,
+    lambda: f64,
+    rows: impl Iterator<Item = usize>,
+) -> Result<Vec<f64>> {
     let p = n_features + 1;
     let mut xtx = vec![0.0; p * p];
     let mut xty = vec![0.0; p];
     let mut row = vec![0.0; p];
-    for i in 0..n {
+    for i in rows {
         row[0] = 1.0;
         row[1..].copy_from_slice(&x[i * n_features..(i + 1) * n_features]);
         for a in 0..p {
@@ -503,12 +515,7 @@ pub fn cross_validated_ridge(
     }
     let mut pred = vec![0.0; n];
     for k in 0..folds {
-        let (mut xt, mut yt) = (vec![], vec![]);
-        for i in (0..n).filter(|&i| fold[i] != k) {
-            xt.extend_from_slice(&x[i * n_features..(i + 1) * n_features]);
-            yt.push(y[i]);
-        }
-        let w = ridge_regression(&xt, &yt, n_features, lambda)?;
+        let w = ridge_of_rows(x, y, n_features, lambda, (0..n).filter(|&i| fold[i] != k))?;
         for i in (0..n).filter(|&i| fold[i] == k) {
             let row = &x[i * n_features..(i + 1) * n_features];
             pred[i] = w[0] + row.iter().zip(&w[1..]).map(|(a, b)| a * b).sum::<f64>();

@@ -24,6 +24,7 @@ use crate::validate;
 use anyhow::{bail, Context, Result};
 use figure_data::*;
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -502,6 +503,66 @@ fn rpe_fit(
     (best.0, best.1, best.2, net)
 }
 
+/// The per-seed results of the analysis.
+struct SeedAnalysis {
+    stay: [f64; 4],
+    /// Lag weights per trial type and lag.
+    weights: Vec<Vec<f64>>,
+    reward_rate: f64,
+    /// r² of the RPE regression: model-based, model-free (both steps), then the stage-2 step only.
+    r2: [f64; 4],
+    /// The Daw-style fit of each model with its stage-2 and reward-step RPE r².
+    daw: [(daw::Fit, f64, f64); 3],
+    scatter: RpeScatter,
+}
+
+fn analyze_seed(
+    seed: u64,
+    trials: &[Trial],
+    an: &Analysis,
+    task: &TwoStepConfig,
+    gamma: f64,
+) -> Result<SeedAnalysis> {
+    let few: Vec<Trial> = trials
+        .iter()
+        .filter(|t| (t.episode as usize) < an.rpe_episodes)
+        .cloned()
+        .collect();
+    let (mb, mb2, mb_rpe, net_rpe) =
+        rpe_fit(&few, true, &an.learner_alphas, task.common_prob, gamma);
+    let (mf, mf2, mf_rpe, _) = rpe_fit(&few, false, &an.learner_alphas, task.common_prob, gamma);
+    let fit_trials: Vec<Trial> = trials
+        .iter()
+        .filter(|t| (t.episode as usize) < an.fit_episodes)
+        .cloned()
+        .collect();
+    let daw = daw::Model::ALL.map(|m| {
+        let f = daw::fit(&fit_trials, m, task.common_prob);
+        let (s2, rw) = daw::rpe_r2(&few, &f.params, task.common_prob, gamma);
+        (f, s2, rw)
+    });
+    Ok(SeedAnalysis {
+        stay: stay_probabilities(trials),
+        weights: lag_weights(trials, an.lags, an.logistic_l2)?,
+        reward_rate: trials.iter().filter(|t| t.rewarded).count() as f64 / trials.len() as f64,
+        r2: [mb, mf, mb2, mf2],
+        daw,
+        scatter: RpeScatter {
+            seed,
+            n_episodes: an.rpe_episodes,
+            // The fit stacks [stage-2 step, reward step] per trial.
+            step: (0..net_rpe.len()).map(|i| (i % 2) as u8).collect(),
+            network: net_rpe,
+            model_based: mb_rpe,
+            model_free: mf_rpe,
+            r2_model_based: mb,
+            r2_model_free: mf,
+            r2_stage2_model_based: mb2,
+            r2_stage2_model_free: mf2,
+        },
+    })
+}
+
 pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let task = task_of(cfg)?;
     let an: Analysis = settings(&cfg.analysis.settings, "analysis")?;
@@ -517,63 +578,22 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     seeds.dedup();
     let boot = |v: &[f64], i: u64| bootstrap_mean(v, bootstrap, 1000 + i);
 
-    let mut stay: Vec<[f64; 4]> = vec![];
-    let mut weights: Vec<Vec<Vec<f64>>> = vec![];
-    let mut r2 = vec![];
-    let mut daw_fits: Vec<[(daw::Fit, f64, f64); 3]> = vec![];
-    let mut reward_rate = vec![];
-    let mut scatter = None;
-    for &seed in &seeds {
-        let trials: Vec<Trial> = all.iter().filter(|t| t.seed == seed).cloned().collect();
-        stay.push(stay_probabilities(&trials));
-        weights.push(lag_weights(&trials, an.lags, an.logistic_l2)?);
-        reward_rate.push(trials.iter().filter(|t| t.rewarded).count() as f64 / trials.len() as f64);
-        let few: Vec<Trial> = trials
-            .iter()
-            .filter(|t| (t.episode as usize) < an.rpe_episodes)
-            .cloned()
-            .collect();
-        let (mb, mb2, mb_rpe, net_rpe) = rpe_fit(
-            &few,
-            true,
-            &an.learner_alphas,
-            task.common_prob,
-            cfg.training.gamma,
-        );
-        let (mf, mf2, mf_rpe, _) = rpe_fit(
-            &few,
-            false,
-            &an.learner_alphas,
-            task.common_prob,
-            cfg.training.gamma,
-        );
-        r2.push([mb, mf, mb2, mf2]);
-        let fit_trials: Vec<Trial> = trials
-            .iter()
-            .filter(|t| (t.episode as usize) < an.fit_episodes)
-            .cloned()
-            .collect();
-        daw_fits.push(daw::Model::ALL.map(|m| {
-            let f = daw::fit(&fit_trials, m, task.common_prob);
-            let (s2, rw) = daw::rpe_r2(&few, &f.params, task.common_prob, cfg.training.gamma);
-            (f, s2, rw)
-        }));
-        if scatter.is_none() {
-            scatter = Some(RpeScatter {
-                seed,
-                n_episodes: an.rpe_episodes,
-                // The fit stacks [stage-2 step, reward step] per trial.
-                step: (0..net_rpe.len()).map(|i| (i % 2) as u8).collect(),
-                network: net_rpe,
-                model_based: mb_rpe,
-                model_free: mf_rpe,
-                r2_model_based: mb,
-                r2_model_free: mf,
-                r2_stage2_model_based: mb2,
-                r2_stage2_model_free: mf2,
-            });
-        }
-    }
+    // Seeds are analysed in parallel; each seed's analysis is deterministic and
+    // the results are collected in seed order, so the thread count changes nothing.
+    // (The table is written seed by seed: each seed's trials are contiguous.)
+    let per_seed: Vec<SeedAnalysis> = all
+        .chunk_by(|a, b| a.seed == b.seed)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|trials| analyze_seed(trials[0].seed, trials, &an, task, cfg.training.gamma))
+        .collect::<Result<_>>()?;
+    drop(all);
+    let stay: Vec<[f64; 4]> = per_seed.iter().map(|s| s.stay).collect();
+    let weights: Vec<&Vec<Vec<f64>>> = per_seed.iter().map(|s| &s.weights).collect();
+    let r2: Vec<[f64; 4]> = per_seed.iter().map(|s| s.r2).collect();
+    let daw_fits: Vec<&[(daw::Fit, f64, f64); 3]> = per_seed.iter().map(|s| &s.daw).collect();
+    let reward_rate: Vec<f64> = per_seed.iter().map(|s| s.reward_rate).collect();
+    let scatter = per_seed.first().map(|s| s.scatter.clone());
     let mut out = Outcomes::new(cfg, seeds.clone());
     let desc = |name: &str| {
         METRICS
