@@ -457,6 +457,13 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     assert_stopped_cleanly(child, &cell(2), 143);
     assert!(cell(0).join("outcomes.json").is_file() && cell(1).join("outcomes.json").is_file());
 
+    // (c') A hang-up (the terminal closed): SIGHUP to the whole process group,
+    // handled like a Ctrl-C, with exit status 129.
+    let child = spawn(d, &all, &[]);
+    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    kill(-(child.id() as i32), libc::SIGHUP);
+    assert_stopped_cleanly(child, &cell(2), 129);
+
     // (d) SIGTERM to the sweep and to the cell (`pkill metarl`, a container or
     // job stop) while the cell's stop takes 0.5 s (test hook): still clean.
     let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
