@@ -24,14 +24,17 @@ static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 /// Set by the first signal: a second one exits immediately.
 static ARMED: AtomicBool = AtomicBool::new(false);
 
-/// Handle SIGINT, SIGTERM and SIGHUP by setting the stop flag (a second one
-/// exits at once), unless the signal is ignored already, and SIGUSR1 and
-/// SIGUSR2 as a SIGINT and a SIGTERM that never count as the first of two (how
-/// a sweep passes a stop on to its cells).
+/// Handle SIGINT and SIGTERM by setting the stop flag (a second one exits at
+/// once), SIGHUP by setting it only (never the first or second of two: a
+/// dropped ssh session delivers it twice within milliseconds, once from the
+/// shell and once from the kernel, and logind sends SIGTERM then SIGHUP), each
+/// unless the signal is ignored already; and SIGUSR1 and SIGUSR2 as a SIGINT
+/// and a SIGTERM that never count as the first of two (how a sweep passes a
+/// stop on to its cells).
 pub fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::flag;
-    for sig in [SIGINT, SIGTERM, SIGHUP] {
+    for sig in [SIGINT, SIGTERM] {
         if ignored(sig) {
             continue;
         }
@@ -39,6 +42,9 @@ pub fn install() -> std::io::Result<()> {
         flag::register_conditional_shutdown(sig, 128 + sig, &ARMED)?;
         flag::register_usize(sig, &SIGNAL, sig as usize)?;
         flag::register(sig, &ARMED)?;
+    }
+    if !ignored(SIGHUP) {
+        flag::register_usize(SIGHUP, &SIGNAL, SIGHUP as usize)?;
     }
     for (passed, sig) in [(PASSED_SIGINT, SIGINT), (PASSED_SIGTERM, SIGTERM)] {
         flag::register_usize(passed, &SIGNAL, sig as usize)?;

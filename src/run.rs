@@ -806,7 +806,12 @@ fn execute_inner(
     drop(results);
     write_manifest(dir, &m)?;
     interrupt::check()?;
-    analyze_locked(dir, quiet)?;
+    // The analysis on the run's threads too (`--threads`; a sweep's cells share the cores).
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the thread pool")?
+        .install(|| analyze_locked(dir, quiet))?;
     interrupt::check()?;
     figures_locked(dir, quiet)?;
     if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {

@@ -249,6 +249,7 @@ fn stopped_controls_continue_from_their_checkpoints() {
     let metarl = || {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_metarl"));
         c.current_dir(tmp.path());
+        common::with_default_stop_signals(&mut c);
         c
     };
     let child = metarl()

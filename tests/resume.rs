@@ -13,9 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn metarl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_metarl"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    common::with_default_stop_signals(&mut c);
     c
 }
 
@@ -65,20 +68,20 @@ fn spawn(args: &[String]) -> Child {
 /// child's writes to it then fail (EIO), as after a dropped ssh session. (Until
 /// then nothing reads it: the child may block once its output fills the
 /// terminal's buffer, long after the first checkpoint.)
-fn spawn_on_terminal(args: &[String]) -> (std::os::fd::OwnedFd, Child) {
+fn spawn_on_terminal(args: &[String], env: &[(&str, &str)]) -> (std::os::fd::OwnedFd, Child) {
     use std::os::fd::{FromRawFd, OwnedFd};
     use std::os::unix::fs::OpenOptionsExt;
     // SAFETY: plain libc calls on a descriptor this function owns; ptsname_r
     // writes at most buf.len() bytes.
     let (master, slave) = unsafe {
-        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        // Close-on-exec from the start: only this side holds the terminal open
+        // (no child spawned meanwhile by another test thread inherits it).
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
         assert!(
             m >= 0,
             "no pseudo-terminal: {}",
             std::io::Error::last_os_error()
         );
-        // Not inherited by the child: only this side holds the terminal open.
-        assert_eq!(libc::fcntl(m, libc::F_SETFD, libc::FD_CLOEXEC), 0);
         assert_eq!(libc::grantpt(m), 0);
         assert_eq!(libc::unlockpt(m), 0);
         let mut buf = [0 as libc::c_char; 128];
@@ -97,6 +100,7 @@ fn spawn_on_terminal(args: &[String]) -> (std::os::fd::OwnedFd, Child) {
         .unwrap();
     let child = metarl()
         .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(slave)
         .spawn()
@@ -301,12 +305,18 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     assert_same_results(&reference, &b);
 
     // A hang-up: the terminal that is the run's stderr closes (every write to it
-    // now fails), then SIGHUP. The run stops cleanly all the same (129) and
-    // resumes. Under `nohup` (SIGHUP ignored) the same signal changes nothing.
+    // now fails), then SIGHUP twice, 50 ms apart (a dropped ssh session: from the
+    // shell, then from the kernel), during a stop that takes 1 s (test hook). The
+    // run stops cleanly all the same (129: the second SIGHUP does not exit at once
+    // as a second Ctrl-C would) and resumes. Under `nohup` (SIGHUP ignored) the
+    // same signal changes nothing.
     let h = t.path().join("sighup");
-    let (terminal, child) = spawn_on_terminal(&run_args(&h));
+    let (terminal, child) =
+        spawn_on_terminal(&run_args(&h), &[("METARL_TEST_SLOW_STOP_MS", "1000")]);
     wait_for("a checkpoint", || ckpt(&h, 1).is_file());
     drop(terminal);
+    signal(&child, libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(50));
     signal(&child, libc::SIGHUP);
     let out = child.wait_with_output().unwrap();
     assert_eq!(

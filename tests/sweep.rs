@@ -7,6 +7,8 @@ use metarl::record::{col_str, col_u64, read_parquet};
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
 fn metarl(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metarl"))
         .args(args)
@@ -302,7 +304,7 @@ agent.hidden = [12, 16, 20]
 /// with these extra environment variables.
 fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
     use std::os::unix::process::CommandExt;
-    Command::new(env!("CARGO_BIN_EXE_metarl"))
+    common::with_default_stop_signals(&mut Command::new(env!("CARGO_BIN_EXE_metarl")))
         .args(args)
         .envs(env.iter().copied())
         .current_dir(dir)
@@ -460,14 +462,18 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     // (c') A hang-up (the terminal closed): SIGHUP to the whole process group,
     // handled like a Ctrl-C, with exit status 129.
     let child = spawn(d, &all, &[]);
-    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    let cell_lock = |child: &std::process::Child| {
+        // The sweep holds the cell's lock for a moment itself before starting it.
+        lock_pid(&cell(2)).is_some_and(|p| p != child.id() as i32)
+    };
+    wait_until("cell 2's lock", || cell_lock(&child));
     kill(-(child.id() as i32), libc::SIGHUP);
     assert_stopped_cleanly(child, &cell(2), 129);
 
     // (d) SIGTERM to the sweep and to the cell (`pkill metarl`, a container or
     // job stop) while the cell's stop takes 0.5 s (test hook): still clean.
     let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
-    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    wait_until("cell 2's lock", || cell_lock(&child));
     kill(lock_pid(&cell(2)).unwrap(), libc::SIGTERM);
     kill(child.id() as i32, libc::SIGTERM);
     assert_stopped_cleanly(child, &cell(2), 143);
@@ -475,7 +481,7 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     // (e) A stop that hangs (test hook: the cell's stop waits 30 s), then a
     // second Ctrl-C to the sweep: it exits at once and takes the cell with it.
     let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "30000")]);
-    wait_until("cell 2's lock", || lock_pid(&cell(2)).is_some());
+    wait_until("cell 2's lock", || cell_lock(&child));
     let cell_pid = lock_pid(&cell(2)).unwrap();
     kill(child.id() as i32, libc::SIGINT);
     std::thread::sleep(std::time::Duration::from_secs(1));

@@ -37,3 +37,19 @@ pub fn run_profile(experiment: &str, profile: &str) -> (tempfile::TempDir, Outco
     let o = Outcomes::read(&dir.join("outcomes.json")).unwrap();
     (t, o)
 }
+
+/// Let the process of `cmd` handle the stop signals whatever this test process
+/// inherited: a script that starts `cargo test &` has SIGINT ignored in it, and
+/// `metarl` leaves an ignored signal ignored (as SIGHUP under nohup).
+pub fn with_default_stop_signals(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        })
+    }
+}
