@@ -580,17 +580,30 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
 
     // Seeds are analysed in parallel; each seed's analysis is deterministic and
     // the results are collected in seed order, so the thread count changes nothing.
-    // The table is written seed by seed: each seed's trials are contiguous.
-    let chunks: Vec<&[Trial]> = all.chunk_by(|a, b| a.seed == b.seed).collect();
-    if chunks.len()
-        != seeds
+    // The table is written seed by seed, so each seed's trials are contiguous;
+    // a table of several [[variants]] repeats the seeds, and then, as this
+    // analysis always did, each entry of `seeds` takes every row of its seed.
+    let distinct = seeds
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let groups: Vec<std::borrow::Cow<[Trial]>> = if distinct == seeds.len() {
+        all.chunk_by(|a, b| a.seed == b.seed)
+            .map(Into::into)
+            .collect()
+    } else {
+        seeds
             .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-    {
-        bail!("trial table: the rows of a seed are not contiguous (the s4_two_step analysis takes one table of one agent per seed, not [[variants]])");
-    }
-    let per_seed: Vec<SeedAnalysis> = chunks
+            .map(|&s| {
+                all.iter()
+                    .filter(|t| t.seed == s)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into()
+            })
+            .collect()
+    };
+    let per_seed: Vec<SeedAnalysis> = groups
         .par_iter()
         .map(|trials| analyze_seed(trials[0].seed, trials, &an, task, cfg.training.gamma))
         .collect::<Result<_>>()?;
