@@ -3,11 +3,12 @@
 //! `install` (called by the `metarl` binary only) replaces the default action
 //! of SIGINT, SIGTERM and SIGHUP (a closed terminal or dropped ssh session)
 //! with setting a flag; a signal that is ignored when `metarl` starts (SIGHUP
-//! under `nohup`, SIGINT for a background job of a script) stays ignored. Training checks the flag between
-//! updates (never inside an update), saves the seed's resume checkpoint and
-//! returns `Interrupted`; the run then stops without writing any further output
-//! and the run lock is released, so `metarl run --resume DIR` can continue it.
-//! A second signal exits at once (status 128 + signal), for a stop that hangs.
+//! under `nohup`, SIGINT for a background job of a script) stays ignored.
+//! Training checks the flag between updates (never inside an update), saves
+//! the seed's resume checkpoint and returns `Interrupted`; the run then stops
+//! without writing any further output and the run lock is released, so
+//! `metarl run --resume DIR` can continue it. A second SIGINT or SIGTERM exits
+//! at once (status 128 + signal), for a stop that hangs; SIGHUP never does.
 //! Without `install` (the library, the tests) the flag is never set.
 //!
 //! A parent `metarl` (a local sweep) passes a stop on to its child processes

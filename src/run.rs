@@ -418,7 +418,7 @@ pub fn test_trials(
 fn train_all(
     cfg: &Config,
     dir: &Path,
-    threads: usize,
+    pool: &rayon::ThreadPool,
     quiet: bool,
 ) -> Result<(Vec<JobResult>, Vec<FailedSeed>)> {
     let mut jobs = vec![];
@@ -448,10 +448,6 @@ fn train_all(
             pb
         })
         .collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the thread pool")?;
     let results: Vec<Result<JobResult>> = pool.install(|| {
         jobs.par_iter()
             .zip(bars.par_iter())
@@ -753,8 +749,13 @@ fn execute_inner(
         );
     }
 
+    // Training and the analysis run on `threads` threads (a sweep's cells share the cores).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the thread pool")?;
     let t = Instant::now();
-    let (mut results, failed) = train_all(cfg, dir, threads, quiet)?;
+    let (mut results, failed) = train_all(cfg, dir, &pool, quiet)?;
     stages.insert("train_and_evaluate".to_string(), t.elapsed().as_secs_f64());
     interrupt::check()?;
     let n_jobs = results.len() + failed.len();
@@ -806,12 +807,7 @@ fn execute_inner(
     drop(results);
     write_manifest(dir, &m)?;
     interrupt::check()?;
-    // The analysis on the run's threads too (`--threads`; a sweep's cells share the cores).
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start the thread pool")?
-        .install(|| analyze_locked(dir, quiet))?;
+    pool.install(|| analyze_locked(dir, quiet))?;
     interrupt::check()?;
     figures_locked(dir, quiet)?;
     if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
