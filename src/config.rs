@@ -226,7 +226,8 @@ pub struct EvaluationConfig {
     /// Keep training during the test (the "plastic at test" control): after each
     /// batch of test episodes, one A2C update with the training optimiser and
     /// hyper-parameters (a fresh optimiser state) on that batch, so that later test
-    /// episodes are played by changed weights. Default false: weights frozen.
+    /// episodes are played by changed weights (with the RPE input, the critic's
+    /// too). Default false: weights frozen.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub plastic: bool,
 }
@@ -838,9 +839,6 @@ impl Config {
             }
         }
         validate::positive("seeds.count", self.seeds.count)?;
-        if self.evaluation.plastic && self.agent.feedback == Feedback::Rpe {
-            bail!("key `evaluation.plastic`: not supported with agent.feedback = \"rpe\" (the critic would have to learn at test too)");
-        }
         if let Some(c) = &self.controls {
             c.validate()?;
         }
@@ -1035,9 +1033,6 @@ impl ControlsConfig {
         }
         validate::finite("controls.chance", self.chance)?;
         validate::range("controls.tolerance", self.tolerance, 0.0, 1e12, ">= 0")?;
-        // plastic_test with agent.feedback = "rpe" is not refused here (`--set
-        // agent.feedback=rpe` on an experiment that lists it must still load);
-        // `metarl controls` skips it for such an agent and says so.
         Ok(())
     }
 }

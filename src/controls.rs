@@ -18,7 +18,7 @@
 //! experiment `<out>/controls.json`, `<out>/controls.parquet`, `<out>/controls.md`
 //! and `<out>/figures/controls.{png,svg}`.
 
-use crate::config::{Config, ControlKind, Feedback, Override};
+use crate::config::{Config, ControlKind, Override};
 use crate::experiments::{self, Outcomes};
 use crate::plot;
 use crate::record::{write_parquet, write_text_atomic};
@@ -201,17 +201,6 @@ pub fn cells(cfg: &Config, opts: &Options) -> Result<Vec<Cell>> {
                     )?);
                 }
                 out.push(cell(k.name().into(), k.name(), hidden, 0, extra));
-            }
-            ControlKind::PlasticTest if cfg.agent.feedback == Feedback::Rpe => {
-                if opts.only.iter().any(|o| o == k.name()) {
-                    bail!("--only plastic_test: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)");
-                }
-                if !opts.quiet {
-                    crate::note!(
-                        "{}: plastic_test skipped: not supported with agent.feedback = \"rpe\" (the critic that computes the RPE input would have to learn at test too)",
-                        cfg.experiment.name
-                    );
-                }
             }
             ControlKind::PlasticTest => out.push(cell(
                 k.name().into(),

@@ -38,6 +38,21 @@ pub mod nan_as_null {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
     }
 
+    /// A pair of values, each NaN ↔ null.
+    pub mod pair {
+        use serde::{Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &[f64; 2], s: S) -> Result<S::Ok, S::Error> {
+            super::vec::serialize(v, s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f64; 2], D::Error> {
+            let v = super::vec::deserialize(d)?;
+            <[f64; 2]>::try_from(v)
+                .map_err(|v| serde::de::Error::invalid_length(v.len(), &"a pair of numbers"))
+        }
+    }
+
     pub mod vec {
         use serde::ser::SerializeSeq;
         use serde::{Deserialize, Deserializer, Serializer};

@@ -337,6 +337,36 @@ impl LockStep {
         }
     }
 
+    /// The lock-step episodes of one test condition: its task and its RPE
+    /// manipulation (if any).
+    pub fn for_condition(
+        cfg: &Config,
+        cond: &TestCondition,
+        params: &Params,
+        critic: Option<&Params>,
+    ) -> Self {
+        let mut env = Self::with_task(cfg, &cond.task, Phase::Test, params, critic);
+        if let Some(m) = &cond.rpe_manipulation {
+            // Validated with the config: the event is one of the task's latents.
+            let event = env.tasks[0]
+                .latents()
+                .iter()
+                .position(|l| l.name == m.event)
+                .expect("validated manipulation event");
+            env.feedback.manipulation = Some((event, m.add as f32));
+        }
+        env
+    }
+
+    /// The values of the batch just run: the critic's with the RPE input (its
+    /// value and RPE are what trials.parquet records), else the network's.
+    pub fn values(&self) -> &[f32] {
+        match &self.feedback.critic {
+            Some(cws) => cws.values(),
+            None => &self.ws.value[..],
+        }
+    }
+
     /// Run one batch of episodes with `params` (and the RPE input's `critic`);
     /// neither is changed.
     pub fn run(
@@ -409,9 +439,37 @@ pub fn initial_params(cfg: &Config, seed: u64) -> (Params, Option<Params>) {
 
 impl Trainer {
     pub fn new(cfg: &Config, seed: u64) -> Self {
-        let tr = &cfg.training;
         let (params, critic) = initial_params(cfg, seed);
         let env = LockStep::new(cfg, Phase::Train, &params, critic.as_ref());
+        let rngs = (
+            rng_for(seed, stream::TRAIN_TASK),
+            rng_for(seed, stream::TRAIN_POLICY),
+        );
+        Self::assemble(&cfg.training, params, critic, env, rngs)
+    }
+
+    /// A trainer that plays one test condition (its task, its RPE manipulation,
+    /// the test's random streams) from the given weights with a fresh optimiser:
+    /// the "plastic at test" control (`src/plastic.rs`).
+    pub fn for_test(
+        cfg: &Config,
+        cond: &TestCondition,
+        params: &Params,
+        critic: Option<&Params>,
+        seed: u64,
+    ) -> Self {
+        let env = LockStep::for_condition(cfg, cond, params, critic);
+        let (params, critic) = (params.clone(), critic.cloned());
+        Self::assemble(&cfg.training, params, critic, env, test_rngs(seed))
+    }
+
+    fn assemble(
+        tr: &TrainingConfig,
+        params: Params,
+        critic: Option<Params>,
+        env: LockStep,
+        (task_rng, policy_rng): (TaskRng, TaskRng),
+    ) -> Self {
         let optim = |like: &Params| training_optimiser(tr, like);
         Trainer {
             grad: params.zeros_like(),
@@ -424,20 +482,48 @@ impl Trainer {
             hyper: training_hyper(tr),
             critic_cost: tr.critic_cost.unwrap_or(1.0) as f32,
             grad_clip: tr.grad_clip,
-            task_rng: rng_for(seed, stream::TRAIN_TASK),
-            policy_rng: rng_for(seed, stream::TRAIN_POLICY),
+            task_rng,
+            policy_rng,
             params,
         }
     }
 
-    /// One update. The parameters are left untouched if the loss or gradient is not finite.
+    /// One update: `play` a batch, then `learn` from it. The parameters are
+    /// left untouched if the loss or gradient is not finite.
     pub fn update(&mut self) -> UpdateStats {
+        self.play();
+        let (loss, grad_norm) = self.learn();
+        let ro = &self.env.ro;
+        let rows = ro.n_steps * ro.batch;
+        let (env_steps, trials) = ro.counts();
+        UpdateStats {
+            loss,
+            grad_norm,
+            env_steps,
+            trials,
+            total_reward: ro.rewards[..rows].iter().map(|&r| r as f64).sum(),
+        }
+    }
+
+    /// Play one batch of lock-step episodes with the current weights.
+    pub fn play(&mut self) {
         self.env.run(
             &self.params,
             self.critic.as_ref(),
             &mut self.task_rng,
             &mut self.policy_rng,
         );
+    }
+
+    /// The batch just played (rollout, activations and, for the RPE input, the critic's values).
+    pub fn played(&self) -> &LockStep {
+        &self.env
+    }
+
+    /// One A2C step on the batch just played: loss, gradient, clipping, and
+    /// the optimiser (skipped if the loss or gradient is not finite). Returns
+    /// the losses and the global gradient norm before clipping.
+    pub fn learn(&mut self) -> (a2c::LossStats, f64) {
         let ro = &self.env.ro;
         let data = RolloutData {
             n_steps: ro.n_steps,
@@ -445,7 +531,7 @@ impl Trainer {
             rewards: &ro.rewards,
             mask: &ro.mask,
         };
-        let (loss, grad_norm) = match (&self.critic, &mut self.env.feedback.critic) {
+        match (&self.critic, &mut self.env.feedback.critic) {
             (None, _) | (_, None) => {
                 let loss = a2c::loss_and_grad(
                     &self.params,
@@ -502,15 +588,6 @@ impl Trainer {
                 }
                 (loss, grad_norm)
             }
-        };
-        let rows = ro.n_steps * ro.batch;
-        let (env_steps, trials) = ro.counts();
-        UpdateStats {
-            loss,
-            grad_norm,
-            env_steps,
-            trials,
-            total_reward: ro.rewards[..rows].iter().map(|&r| r as f64).sum(),
         }
     }
 }
@@ -836,19 +913,10 @@ pub fn evaluate_agent(
     seed: u64,
 ) -> TrialTable {
     if cfg.evaluation.plastic {
-        return crate::plastic::evaluate_plastic(cfg, cond, params, seed);
+        return crate::plastic::evaluate_plastic(cfg, cond, params, critic, seed);
     }
     let batch = cfg.training.batch;
-    let mut env = LockStep::with_task(cfg, &cond.task, Phase::Test, params, critic);
-    if let Some(m) = &cond.rpe_manipulation {
-        // Validated with the config: the event is one of the task's latents.
-        let event = env.tasks[0]
-            .latents()
-            .iter()
-            .position(|l| l.name == m.event)
-            .expect("validated manipulation event");
-        env.feedback.manipulation = Some((event, m.add as f32));
-    }
+    let mut env = LockStep::for_condition(cfg, cond, params, critic);
     let (mut task_rng, mut policy_rng) = test_rngs(seed);
     let mut table = test_table(cfg, env.tasks[0].as_ref(), params.hidden);
     let gamma = cfg.training.gamma as f32;
@@ -859,12 +927,15 @@ pub fn evaluate_agent(
     while done < n_episodes && crate::interrupt::requested().is_none() {
         env.run(params, critic, &mut task_rng, &mut policy_rng);
         let keep = batch.min(n_episodes - done);
-        // The recorded value and RPE are the critic's when there is one.
-        let values = match &env.feedback.critic {
-            Some(cws) => cws.values(),
-            None => &env.ws.value[..],
-        };
-        table.append_with_values(seed, done as u32, keep, &env.ro, &env.ws, values, gamma);
+        table.append_with_values(
+            seed,
+            done as u32,
+            keep,
+            &env.ro,
+            &env.ws,
+            env.values(),
+            gamma,
+        );
         done += keep;
     }
     table

@@ -2,7 +2,8 @@
 //! budgets: it runs end to end and writes its tables and figure; the
 //! no-reward-input control really zeroes the network's outcome input; the
 //! untrained control tests the initial weights; the plastic test changes the
-//! weights during the test and the frozen test does not. (The scientific
+//! weights during the test (the RPE input's critic's too) and the frozen test
+//! does not. (The scientific
 //! outcome is in the README, from `make controls`.)
 
 mod common;
@@ -10,7 +11,7 @@ mod common;
 use metarl::config::{Feedback, Override};
 use metarl::controls::{self, Options};
 use metarl::experiments;
-use metarl::record::{col_f64, read_parquet};
+use metarl::record::{col_f64, col_u64, read_parquet};
 use metarl::tasks::{make_task, Phase};
 use metarl::train::{self, rng_for, stream, LockStep};
 
@@ -98,6 +99,28 @@ fn controls_run_end_to_end_and_reuse_finished_cells() {
         let (x, y) = (a.cpu_seconds.unwrap(), b.cpu_seconds.unwrap());
         assert!((x - y).abs() < 1e-9, "{x} vs {y}");
     }
+}
+
+/// The bandits' plastic test: the regret is the one played while learning;
+/// the greedy readout and the PCA, which replay the frozen network from its
+/// checkpoint, are undefined (NaN, written as null) instead of being computed
+/// from weights the test did not use.
+#[test]
+fn bandits_plastic_test_reports_the_played_regret_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = tiny_options("f1_bandits", tmp.path());
+    opts.only = vec!["plastic_test".into()];
+    let r = controls::run_experiment(&opts).unwrap();
+    let cells: Vec<&str> = r.rows.iter().map(|r| r.cell.as_str()).collect();
+    assert_eq!(cells, ["main", "plastic_test"]);
+    assert!(r.rows[1].estimate.per_seed.iter().all(|v| v.is_finite()));
+    let cell = |name: &str| -> serde_json::Value {
+        let path = opts.out.join("f1_bandits").join(name).join("outcomes.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let greedy = "regret_independent_network_independent_greedy";
+    assert!(cell("plastic_test")["metrics"][greedy]["mean"].is_null());
+    assert!(cell("main")["metrics"][greedy]["mean"].is_f64());
 }
 
 #[test]
@@ -190,11 +213,10 @@ fn controls_keys_are_validated() {
     assert!(e.contains("controls.sizes[1]"), "{e}");
 }
 
-/// The RPE-input agent cannot learn at test (its critic would have to): its
-/// plastic_test control is skipped, and an experiment whose [controls] list it
-/// still loads with `--set agent.feedback=rpe` (the README's command).
+/// The plastic test works for the RPE-input agent too (its critic learns with
+/// it): `--set agent.feedback=rpe` keeps every listed plastic_test cell.
 #[test]
-fn plastic_test_is_skipped_for_the_rpe_input_agent() {
+fn plastic_test_is_a_cell_for_the_rpe_input_agent() {
     let rpe = metarl::config::Override::parse("agent.feedback=rpe").unwrap();
     for name in [
         "s1_reward_history",
@@ -206,14 +228,78 @@ fn plastic_test_is_skipped_for_the_rpe_input_agent() {
             .unwrap_or_else(|e| panic!("{name} with agent.feedback=rpe: {e:#}"))
             .config;
         assert_eq!(cfg.agent.feedback, Feedback::Rpe);
-        let listed = cfg.controls.as_ref().unwrap().run.iter().map(|k| k.name());
-        assert!(listed.clone().any(|k| k == "plastic_test"), "{name}");
         let tmp = tempfile::tempdir().unwrap();
         let opts = tiny_options(name, tmp.path());
         let cells = controls::cells(&cfg, &opts).unwrap();
-        assert!(cells.iter().all(|c| c.control != "plastic_test"), "{name}");
-        assert!(cells.iter().any(|c| c.control == "untrained"), "{name}");
+        let plastic = cells.iter().find(|c| c.control == "plastic_test");
+        assert!(plastic.is_some(), "{name}");
     }
+}
+
+/// The plastic test of the RPE-input agent (Simulation 6): one update changes
+/// both the actor and the critic that computes its RPE input; the condition's
+/// manipulation of that input is applied as in the frozen test (the first batch,
+/// played by the given weights, is the frozen test's, RPE input included); and
+/// later batches differ.
+#[test]
+fn plastic_rpe_test_trains_actor_and_critic_and_keeps_the_manipulation() {
+    let o = [Override::new("evaluation.episodes", toml::Value::Integer(32)).unwrap()];
+    let frozen = experiments::load_with("s6_dopamine", None, &o)
+        .unwrap()
+        .config;
+    let mut plastic = frozen.clone();
+    plastic.evaluation.plastic = true;
+    let (params, critic) = train::initial_params(&frozen, 5);
+    let critic = critic.expect("the RPE input has a critic");
+    let conds = frozen.test_conditions().unwrap();
+    let cond = conds
+        .iter()
+        .find(|c| c.name.as_deref() == Some("stimulate_risky_loss"))
+        .unwrap();
+    assert!(cond.rpe_manipulation.is_some());
+
+    let mut trainer = train::Trainer::for_test(&plastic, cond, &params, Some(&critic), 5);
+    trainer.play();
+    trainer.learn();
+    assert_ne!(
+        trainer.params.save_json().unwrap(),
+        params.save_json().unwrap()
+    );
+    let learned = trainer.critic.as_ref().unwrap().save_json().unwrap();
+    assert_ne!(
+        learned,
+        critic.save_json().unwrap(),
+        "the critic learns too"
+    );
+
+    let table = |cfg: &metarl::config::Config, cond| {
+        train::evaluate_agent(cfg, cond, &params, Some(&critic), 5)
+            .into_dataframe()
+            .unwrap()
+    };
+    let (a, b) = (table(&frozen, cond), table(&plastic, cond));
+    let control = table(&frozen, &conds[0]);
+    let episode = col_u64(&a, "episode").unwrap();
+    assert_eq!(episode, col_u64(&b, "episode").unwrap());
+    let first = episode.iter().take_while(|&&e| e < 16).count();
+    for column in ["p_0", "value", "rpe_input"] {
+        let (x, y) = (col_f64(&a, column).unwrap(), col_f64(&b, column).unwrap());
+        assert_eq!(
+            x[..first],
+            y[..first],
+            "{column}: the first batch is the frozen test's"
+        );
+        assert!(
+            x[first..].iter().zip(&y[first..]).any(|(p, q)| p != q),
+            "{column}"
+        );
+    }
+    // The manipulation is not a no-op on these episodes.
+    let rpe_input = col_f64(&a, "rpe_input").unwrap();
+    assert_ne!(
+        rpe_input[..first],
+        col_f64(&control, "rpe_input").unwrap()[..first]
+    );
 }
 
 /// Ctrl-C during `metarl controls` stops the running cell cleanly (exit 130,

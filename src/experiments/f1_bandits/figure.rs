@@ -53,6 +53,13 @@ impl plot::Figure for F1Figure<'_> {
                 draw_better(area, p, letter, d)?;
             }
         }
+        if d.pca.trajectories.is_empty() {
+            // No replay of a frozen network (the plastic test): say so, draw no axes.
+            let note = "not computed: the PCA replays the frozen network from its checkpoint, \
+                        and this run's network learned during the test (plastic test)";
+            plot::draw_panel_header(&e, "e", "LSTM state: no PCA", Some(note), &[], HEADER)?;
+            return Ok(());
+        }
         draw_pca_trajectories(&e, &d.pca)?;
         draw_pca_last(&f, &d.pca)
     }

@@ -2,7 +2,7 @@
 //! and stored in `outcomes.json` (so that `metarl figures DIR` needs no
 //! retraining).
 
-use crate::stats::Estimate;
+use crate::stats::{nan_as_null, Estimate};
 use serde::{Deserialize, Serialize};
 
 /// One agent's curve over trials: mean over seeds and 95% bootstrap band.
@@ -45,12 +45,15 @@ pub struct PcaTrajectory {
 pub struct PcaPanel {
     pub seed: u64,
     pub variant: String,
-    /// Variance share of PC1 and PC2.
+    /// Variance share of PC1 and PC2 (NaN, written as null, without the PCA).
+    #[serde(with = "nan_as_null::pair")]
     pub explained: [f64; 2],
     /// |Pearson r| of PC1 at the last trial with p_L.
+    #[serde(with = "nan_as_null")]
     pub abs_r: f64,
     /// Largest |replayed − recorded| policy probability over every replayed
     /// network (the replay reproduces the test).
+    #[serde(with = "nan_as_null")]
     pub max_policy_difference: f64,
     pub trajectories: Vec<PcaTrajectory>,
     /// Per episode: [p_L, PC1, PC2] at the last trial.

@@ -65,7 +65,8 @@ pub struct Analysis {
     pub better_arm_threshold: f64,
     /// Recompute the networks from checkpoints/ for the greedy readout and the
     /// PCA. False for a trial table without checkpoints (the reference agents of
-    /// `metarl references`): those metrics are then undefined (NaN).
+    /// `metarl references`): those metrics are then undefined (NaN). Also
+    /// off, whatever this says, with `evaluation.plastic` (no frozen network).
     #[serde(default = "default_true")]
     pub replay_networks: bool,
 }
@@ -272,13 +273,6 @@ fn check_design(cfg: &Config) -> Result<()> {
             "key `agent.feedback` = \"{}\": the f1_bandits analysis replays the network with the \
              previous reward as its input (greedy play, state PCA), so only \"reward\" (or \"none\") is supported",
             cfg.agent.feedback
-        );
-    }
-    // The greedy play and the state PCA replay the frozen network from its checkpoint.
-    if cfg.evaluation.plastic {
-        bail!(
-            "key `evaluation.plastic`: the f1_bandits analysis replays the frozen network from its \
-             checkpoint (greedy play, state PCA), which a network that learned during the test is not"
         );
     }
     let variants = cfg.training_variants()?;
@@ -839,6 +833,10 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         bail!("trials.parquet holds no seed of this run with episodes of both variants in all four conditions");
     }
     let refs = References::new(trials, &an);
+    // The greedy readout and the PCA replay the frozen network from its
+    // checkpoint, which a network that learned during the test (the plastic
+    // control) is not: those metrics are then undefined (NaN), as without replay.
+    let replay = an.replay_networks && !cfg.evaluation.plastic;
 
     // Every (condition, seed): all agents' curves.
     let jobs: Vec<(usize, u64)> = (0..CONDITIONS.len())
@@ -860,7 +858,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
                 get(VARIANTS[1].0, cond, seed)?.as_slice(),
             ];
             let episodes: Vec<Episode> = nets[0].iter().map(|p| p.episode.clone()).collect();
-            if !an.replay_networks {
+            if !replay {
                 return seed_curves(seed, nets, None, &refs);
             }
             let greedy = VARIANTS
@@ -883,7 +881,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         .collect();
     let pcas: Vec<(PcaResult, f64)> = pca_jobs
         .par_iter()
-        .filter(|_| an.replay_networks)
+        .filter(|_| replay)
         .map(|&(v, seed)| {
             let variant = VARIANTS[v].0;
             let eps = get(variant, "correlated", seed)?;
@@ -934,7 +932,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }
     }
     // PCA statistics of the correlated-trained (0) or independent-trained (1)
-    // network per seed; undefined without the networks (`replay_networks = false`).
+    // network per seed; undefined without the replay (`replay_networks = false`, plastic test).
     let pca_stat = |net: usize, f: &dyn Fn(&PcaResult) -> f64| -> Vec<f64> {
         if pcas.is_empty() {
             return vec![f64::NAN; seeds.len()];
@@ -1017,7 +1015,11 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
         }
     };
     let panel_agents = |c: usize| -> Vec<usize> {
-        let mut v = vec![NET_IND, NET_COR, NET_IND_GREEDY, NET_COR_GREEDY];
+        let mut v = vec![NET_IND, NET_COR];
+        // The greedy readouts exist only where the frozen networks were replayed.
+        if replay {
+            v.extend([NET_IND_GREEDY, NET_COR_GREEDY]);
+        }
         v.push(bayes_of(CONDITIONS[c].0).unwrap_or(BAYES_COR));
         v.extend([GITTINS, THOMPSON, UCB1]);
         v
