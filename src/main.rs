@@ -446,9 +446,19 @@ enum SweepCommand {
 }
 
 /// Ctrl-C and SIGTERM stop training cleanly (see `metarl::interrupt`).
+/// For the commands that stop cleanly (run, controls, sweep run): Ctrl-C,
+/// SIGTERM and SIGHUP stop them (src/interrupt.rs). Their output often goes
+/// through a pipe that the same Ctrl-C closes (`2>&1 | tee log`, the tee
+/// stopped too): SIGPIPE is then ignored, so that a write to the closed pipe
+/// fails (and is dropped) instead of killing the process in its clean stop.
 fn install_interrupt() -> Result<()> {
     metarl::interrupt::install()
-        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    Ok(())
 }
 
 fn sweep_command(command: SweepCommand) -> Result<bool> {
@@ -484,14 +494,8 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
             }
             let sw = sweep::Sweep::load(&file)?;
             // A stopped cell keeps its checkpoints; `sweep run` continues it.
+            // (Also ignores SIGPIPE: a closed stderr must not kill the sweep or a cell.)
             install_interrupt()?;
-            // A closed stderr (`2>&1 | tee log`, the tee stopped by the same
-            // Ctrl-C) must not kill the sweep or a cell in the middle of its
-            // clean stop: writes then fail instead (and are ignored).
-            #[cfg(unix)]
-            unsafe {
-                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-            }
             match index {
                 Some(i) => {
                     sw.run_cell(i, threads, quiet)?;
@@ -835,7 +839,9 @@ fn main_inner() -> Result<bool> {
                         None => e,
                     }
                 })?;
-                print!("{}", metarl::controls::check_table(&r));
+                // SIGPIPE is ignored here: a closed stdout must not panic.
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout(), "{}", metarl::controls::check_table(&r));
                 passed &= r.checks.iter().all(|c| c.passed);
             }
             let all = metarl::controls::collect(&out);
@@ -1028,12 +1034,13 @@ fn main() -> ExitCode {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
     }
-    // Die quietly on a closed pipe (`metarl report DIR | head`) like other Unix tools.
+    // Die quietly on a closed pipe (`metarl report DIR | head`) like other Unix
+    // tools; the commands that stop cleanly ignore it instead (`install_interrupt`).
     #[cfg(unix)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // The last line must not panic on a closed stderr (see `sweep run`).
+    // The last line must not panic on a closed stderr (see `install_interrupt`).
     let say = |line: String| {
         use std::io::Write;
         let _ = writeln!(std::io::stderr(), "{line}");

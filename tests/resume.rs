@@ -1,7 +1,8 @@
 //! Interruption and resume (issue 12, item 1): a run stopped by SIGINT, SIGTERM,
 //! SIGHUP or SIGKILL and finished by `metarl run --resume DIR` gives the results
 //! of an uninterrupted run, bit for bit; SIGINT/SIGTERM/SIGHUP leave no partial
-//! file and say how to resume; SIGHUP is left alone under `nohup`; and, for
+//! file and say how to resume (also with their stderr a closed pipe); SIGHUP
+//! is left alone under `nohup`; and, for
 //! every shipped experiment, training continued from a resume checkpoint is
 //! identical to uninterrupted training.
 
@@ -328,6 +329,20 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     assert_stopped_files(&h);
     resume(&h);
     assert_same_results(&reference, &h);
+    // The run's stderr is a pipe whose reader is gone (`2>&1 | tee log`, the tee
+    // stopped by the same Ctrl-C or group SIGTERM): SIGTERM still stops it
+    // cleanly (143; not killed by SIGPIPE, 141, when it writes its stop messages).
+    let p = t.path().join("closed_pipe");
+    let mut child = spawn(&run_args(&p));
+    wait_for("a checkpoint", || ckpt(&p, 1).is_file());
+    drop(child.stderr.take());
+    signal(&child, libc::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "closed stderr: {status:?}");
+    assert_stopped_files(&p);
+    resume(&p);
+    assert_same_results(&reference, &p);
+
     let n = t.path().join("nohup");
     let mut cmd = metarl();
     cmd.args(run_args(&n))

@@ -470,6 +470,20 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     kill(-(child.id() as i32), libc::SIGHUP);
     assert_stopped_cleanly(child, &cell(2), 129);
 
+    // (c'') The sweep's stderr, shared with its cell, is a pipe whose reader is
+    // gone (`2>&1 | tee log`, the tee stopped by the same Ctrl-C) while the
+    // cell's stop takes 0.5 s (test hook): neither dies of SIGPIPE when it
+    // writes its stop messages; a clean stop, 130.
+    let mut child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
+    wait_until("cell 2's lock", || cell_lock(&child));
+    drop(child.stderr.take());
+    kill(-(child.id() as i32), libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "closed stderr: {status:?}");
+    assert!(!cell(2).join("run.lock").exists(), "lock left");
+    assert!(!cell(2).join("FAILED").exists() && !cell(2).join("outcomes.json").exists());
+    assert!(cell(2).join("checkpoints/resume/run.json").is_file());
+
     // (d) SIGTERM to the sweep and to the cell (`pkill metarl`, a container or
     // job stop) while the cell's stop takes 0.5 s (test hook): still clean.
     let child = spawn(d, &all, &[("METARL_TEST_SLOW_STOP_MS", "500")]);
