@@ -21,7 +21,6 @@ pub mod controls;
 pub mod curves;
 pub mod experiments;
 pub mod interrupt;
-pub mod plastic;
 pub mod plot;
 pub mod record;
 pub mod references;

@@ -450,7 +450,7 @@ impl Trainer {
 
     /// A trainer that plays one test condition (its task, its RPE manipulation,
     /// the test's random streams) from the given weights with a fresh optimiser:
-    /// the "plastic at test" control (`src/plastic.rs`).
+    /// the frozen test and the "plastic at test" control (`evaluate_agent`).
     pub fn for_test(
         cfg: &Config,
         cond: &TestCondition,
@@ -905,6 +905,15 @@ pub fn test_table(cfg: &Config, task: &dyn Task, hidden_units: usize) -> TrialTa
 /// step recorded. The random streams restart from the seed in every condition.
 /// With the RPE input, trials.parquet's `value` and `rpe` are the critic's and
 /// `rpe_input` is what the network received (with the condition's manipulation).
+///
+/// With `evaluation.plastic` (the "plastic at test" control, issue 15) the
+/// weights keep learning during the test: after each batch is recorded, one A2C
+/// update on it exactly as in training (`Trainer::learn`: `[training]`'s
+/// optimiser, learning rate, γ, costs and clipping; with the RPE input the
+/// critic learns too), from a fresh optimiser state (checkpoints hold weights
+/// only). The streams are the test's, so the task draws that do not depend on
+/// the agent's actions are the frozen test's. The given weights are copied,
+/// never changed.
 pub fn evaluate_agent(
     cfg: &Config,
     cond: &TestCondition,
@@ -912,20 +921,17 @@ pub fn evaluate_agent(
     critic: Option<&Params>,
     seed: u64,
 ) -> TrialTable {
-    if cfg.evaluation.plastic {
-        return crate::plastic::evaluate_plastic(cfg, cond, params, critic, seed);
-    }
     let batch = cfg.training.batch;
-    let mut env = LockStep::for_condition(cfg, cond, params, critic);
-    let (mut task_rng, mut policy_rng) = test_rngs(seed);
-    let mut table = test_table(cfg, env.tasks[0].as_ref(), params.hidden);
+    let mut agent = Trainer::for_test(cfg, cond, params, critic, seed);
+    let mut table = test_table(cfg, agent.played().tasks[0].as_ref(), params.hidden);
     let gamma = cfg.training.gamma as f32;
     let n_episodes = cond.episodes;
     let mut done = 0;
     // On Ctrl-C / SIGTERM the table is cut short; the caller checks
     // `interrupt::check` and discards it.
     while done < n_episodes && crate::interrupt::requested().is_none() {
-        env.run(params, critic, &mut task_rng, &mut policy_rng);
+        agent.play();
+        let env = agent.played();
         let keep = batch.min(n_episodes - done);
         table.append_with_values(
             seed,
@@ -937,6 +943,10 @@ pub fn evaluate_agent(
             gamma,
         );
         done += keep;
+        if cfg.evaluation.plastic {
+            // Learn from the whole batch just played, as in training.
+            agent.learn();
+        }
     }
     table
 }

@@ -1,4 +1,4 @@
-//! The controls machinery of issue 15 (src/controls.rs, src/plastic.rs) on tiny
+//! The controls machinery of issue 15 (src/controls.rs, `train::evaluate_agent`) on tiny
 //! budgets: it runs end to end and writes its tables and figure; the
 //! no-reward-input control really zeroes the network's outcome input; the
 //! untrained control tests the initial weights; the plastic test changes the
