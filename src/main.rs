@@ -445,7 +445,6 @@ enum SweepCommand {
     },
 }
 
-/// Ctrl-C and SIGTERM stop training cleanly (see `metarl::interrupt`).
 /// For the commands that stop cleanly (run, controls, sweep run): Ctrl-C,
 /// SIGTERM and SIGHUP stop them (src/interrupt.rs). Their output often goes
 /// through a pipe that the same Ctrl-C closes (`2>&1 | tee log`, the tee

@@ -832,8 +832,8 @@ pub fn train_seed_resumable(
     })
 }
 
-/// Frozen-weight evaluation of the test as configured (its first condition
-/// if it declares several). For the RPE input, use `evaluate_agent`.
+/// The test as configured (its first condition if it declares several), with
+/// the weights frozen unless `evaluation.plastic`. For the RPE input, use `evaluate_agent`.
 pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> Result<TrialTable> {
     let cond = &cfg.test_conditions()?[0];
     if cfg.agent.feedback == Feedback::Rpe {
@@ -842,8 +842,7 @@ pub fn evaluate(cfg: &Config, params: &Params, seed: u64) -> Result<TrialTable> 
     Ok(evaluate_condition(cfg, cond, params, seed))
 }
 
-/// Frozen-weight evaluation in one test condition, for agents without a critic
-/// (see `evaluate_agent`).
+/// The test of one condition, for agents without a critic (see `evaluate_agent`).
 pub fn evaluate_condition(
     cfg: &Config,
     cond: &TestCondition,
@@ -900,9 +899,8 @@ pub fn test_table(cfg: &Config, task: &dyn Task, hidden_units: usize) -> TrialTa
     }
 }
 
-/// Frozen-weight evaluation in one test condition: fresh task instances, the
-/// trained parameters (and the RPE input's critic) borrowed immutably, every
-/// step recorded. The random streams restart from the seed in every condition.
+/// The test of one condition, weights frozen: fresh task instances, a copy of
+/// the trained parameters (and of the RPE input's critic), every step recorded. The random streams restart from the seed in every condition.
 /// With the RPE input, trials.parquet's `value` and `rpe` are the critic's and
 /// `rpe_input` is what the network received (with the condition's manipulation).
 ///
@@ -943,8 +941,9 @@ pub fn evaluate_agent(
             gamma,
         );
         done += keep;
-        if cfg.evaluation.plastic {
-            // Learn from the whole batch just played, as in training.
+        if cfg.evaluation.plastic && done < n_episodes {
+            // Learn from the whole batch just played, as in training (not
+            // after the last one: nothing would play the changed weights).
             agent.learn();
         }
     }

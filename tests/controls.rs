@@ -388,3 +388,44 @@ fn stopped_controls_continue_from_their_checkpoints() {
         }
     }
 }
+
+/// `metarl controls … 2>&1 | tee log` with the tee gone (stopped by the same
+/// Ctrl-C, or `| head`): stdout and stderr are closed pipes. The controls still
+/// finish and write their tables; they are not killed by SIGPIPE (exit 141)
+/// at their first message or at the final table.
+#[test]
+fn controls_finish_with_their_output_a_closed_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_metarl"));
+    cmd.current_dir(tmp.path())
+        .args([
+            "controls",
+            "s4_two_step",
+            "--seeds",
+            "1",
+            "--episodes",
+            "32",
+            "--test-episodes",
+            "16",
+            "--only",
+            "untrained",
+            "--threads",
+            "1",
+            "--out",
+            "out",
+            "--runs",
+            "no_default_runs",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    common::with_default_stop_signals(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(
+        status.code().is_some_and(|c| c <= 1),
+        "closed output: {status:?}"
+    );
+    assert!(tmp.path().join("out/s4_two_step/controls.json").is_file());
+}

@@ -54,9 +54,10 @@ impl plot::Figure for F1Figure<'_> {
             }
         }
         if d.pca.trajectories.is_empty() {
-            // No replay of a frozen network (the plastic test): say so, draw no axes.
+            // No replay of a frozen network (the plastic test, or the reference
+            // agents' tables): say so, draw no axes.
             let note = "not computed: the PCA replays the frozen network from its checkpoint, \
-                        and this run's network learned during the test (plastic test)";
+                        and this run has none (plastic test, or reference agents)";
             plot::draw_panel_header(&e, "e", "LSTM state: no PCA", Some(note), &[], HEADER)?;
             return Ok(());
         }
