@@ -55,7 +55,9 @@ fn main() {
             gittins_depth(beta, 1e-6),
             rayon::current_num_threads()
         );
-        gittins.push(Gittins { table });
+        gittins.push(Gittins {
+            table: std::sync::Arc::new(table),
+        });
     }
 
     let mut agents: Vec<(String, &dyn BanditPolicy)> = vec![

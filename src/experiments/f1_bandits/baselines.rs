@@ -29,6 +29,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution};
 use rayon::prelude::*;
+use std::sync::{Arc, Mutex};
 
 /// Scores closer than this are a tie (broken at random). Index values and
 /// posterior means are in [0, 1] and the Bayes-optimal action values in
@@ -421,6 +422,36 @@ impl GittinsTable {
         }
     }
 
+    /// The table of `new`, computed once per process for each setting (about
+    /// 4 CPU-seconds each; `metarl references` and `metarl controls` analyse
+    /// many runs with the same settings). The table is a pure function of them.
+    pub fn shared(beta: f64, max_pulls: u32, tol: f64) -> Arc<GittinsTable> {
+        type Key = (u64, u32, u64);
+        static TABLES: Mutex<Vec<(Key, Arc<GittinsTable>)>> = Mutex::new(Vec::new());
+        let key = (beta.to_bits(), max_pulls, tol.to_bits());
+        let find = |tables: &[(Key, Arc<GittinsTable>)]| {
+            tables
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, t)| Arc::clone(t))
+        };
+        let lock = || TABLES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = find(&lock()) {
+            return t;
+        }
+        // Computed without the lock (its rayon tasks must not wait on it); two
+        // analyses that ask at once may both compute it, to the same table.
+        let table = Arc::new(GittinsTable::new(beta, max_pulls, tol));
+        let mut tables = lock();
+        match find(&tables) {
+            Some(t) => t,
+            None => {
+                tables.push((key, Arc::clone(&table)));
+                table
+            }
+        }
+    }
+
     /// Index after `s` successes and `f` failures (posterior Beta(s+1, f+1)).
     pub fn index(&self, s: u32, f: u32) -> f64 {
         let n = s + f;
@@ -436,7 +467,7 @@ impl GittinsTable {
 /// The Gittins index policy: pull the arm with the larger index.
 #[derive(Debug, Clone)]
 pub struct Gittins {
-    pub table: GittinsTable,
+    pub table: Arc<GittinsTable>,
 }
 
 impl BanditPolicy for Gittins {

@@ -567,7 +567,7 @@ impl References {
             bayes_independent: BayesIndependent::new(trials),
             bayes_correlated: BayesCorrelated::new(trials),
             gittins: Gittins {
-                table: GittinsTable::new(
+                table: GittinsTable::shared(
                     an.gittins_discount,
                     trials.saturating_sub(1) as u32,
                     an.gittins_tolerance,

@@ -251,7 +251,7 @@ fn gittins_policy_prefers_the_unexplored_arm_as_the_index_says() {
     // Discount 0.9: an untried arm (0.7029) against one success (Beta(2, 1),
     // 0.8001) and against one failure (Beta(1, 2), 0.5001).
     let pol = Gittins {
-        table: GittinsTable::new(0.9, 12, 1e-7),
+        table: GittinsTable::shared(0.9, 12, 1e-7),
     };
     let c = counts([0, 1], [0, 0]); // right: one success
                                     // Right has index(1, 0) = Beta(2,1) 0.8001 > left index(0,0) 0.7029.
