@@ -89,6 +89,23 @@ pub fn normalize_settings<T: DeserializeOwned + Serialize>(
     Ok(parsed)
 }
 
+/// The error of an analysis given a task it does not read: `kind` is the
+/// `task.kind` it needs. One wording for every analysis.
+pub fn wrong_task(analysis: &str, kind: &str, task: &crate::tasks::TaskConfig) -> anyhow::Error {
+    anyhow!(
+        "the {analysis} analysis needs task.kind = {kind:?}, not {:?}",
+        task.kind()
+    )
+}
+
+/// Refuse a config that does not record the hidden state, for an analysis that reads it.
+pub fn require_hidden(cfg: &Config, analysis: &str) -> Result<()> {
+    if !cfg.evaluation.record_hidden {
+        bail!("key `evaluation.record_hidden` = false: the {analysis} analysis reads the hidden state (set it to true)");
+    }
+    Ok(())
+}
+
 /// The common schema, then the experiment's own keys and its checks' metrics.
 pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;

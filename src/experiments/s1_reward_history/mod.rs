@@ -44,7 +44,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, require_hidden, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, PartialCorrelation};
@@ -158,10 +158,7 @@ pub struct S1RewardHistory;
 fn task_of(cfg: &Config) -> Result<&BaitedBanditConfig> {
     match &cfg.task {
         TaskConfig::BaitedBandit(t) => Ok(t),
-        other => bail!(
-            "the s1_reward_history analysis needs task.kind = \"baited_bandit\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s1_reward_history", "baited_bandit", other)),
     }
 }
 
@@ -179,9 +176,7 @@ impl Experiment for S1RewardHistory {
         if let Some(v) = fig.reference_lag1_reward {
             validate::finite("figure.reference_lag1_reward", v)?;
         }
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s1_reward_history analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s1_reward_history")?;
         Ok(())
     }
     fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {

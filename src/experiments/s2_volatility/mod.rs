@@ -42,7 +42,7 @@ pub mod reference;
 pub mod reference_agents;
 pub mod units;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, require_hidden, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
@@ -220,10 +220,7 @@ pub struct S2Volatility;
 fn task_of(cfg: &Config) -> Result<&VolatileBanditConfig> {
     match &cfg.task {
         TaskConfig::VolatileBandit(t) => Ok(t),
-        other => bail!(
-            "the s2_volatility analysis needs task.kind = \"volatile_bandit\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s2_volatility", "volatile_bandit", other)),
     }
 }
 
@@ -241,9 +238,7 @@ impl Experiment for S2Volatility {
         if let Some(v) = fig.paper_unit_share {
             validate::prob("figure.paper_unit_share", v)?;
         }
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s2_volatility analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s2_volatility")?;
         for cond in cfg.test_conditions()? {
             let TaskConfig::VolatileBandit(t) = &cond.task else {
                 bail!("a test condition changed the task kind");

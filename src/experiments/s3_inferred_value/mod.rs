@@ -43,7 +43,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, require_hidden, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, Pca};
@@ -158,10 +158,7 @@ pub struct S3InferredValue;
 fn check_task(cfg: &Config) -> Result<()> {
     match &cfg.task {
         TaskConfig::CuedReversal(_) => Ok(()),
-        other => bail!(
-            "the s3_inferred_value analysis needs task.kind = \"cued_reversal\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s3_inferred_value", "cued_reversal", other)),
     }
 }
 
@@ -177,9 +174,7 @@ impl Experiment for S3InferredValue {
         let an: Analysis = normalize_settings(&mut cfg.analysis.settings, "analysis")?;
         an.validate(cfg)?;
         let _: Figure = normalize_settings(&mut cfg.figure, "figure")?;
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s3_inferred_value analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s3_inferred_value")?;
         Ok(())
     }
     fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {

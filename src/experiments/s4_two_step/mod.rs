@@ -15,7 +15,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_u64, read_parquet_columns};
 use crate::stats::{self, bootstrap_mean, Estimate};
@@ -98,10 +98,7 @@ pub struct S4TwoStep;
 fn task_of(cfg: &Config) -> Result<&TwoStepConfig> {
     match &cfg.task {
         TaskConfig::TwoStep(t) => Ok(t),
-        other => bail!(
-            "the s4_two_step analysis needs task.kind = \"two_step\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s4_two_step", "two_step", other)),
     }
 }
 

@@ -22,7 +22,7 @@ pub mod figure_data;
 pub mod reference_agents;
 pub mod sheet;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
@@ -211,10 +211,7 @@ pub struct S5Harlow;
 fn task_of(cfg: &Config) -> Result<&HarlowConfig> {
     match &cfg.task {
         TaskConfig::Harlow(t) => Ok(t),
-        other => bail!(
-            "the s5_harlow analysis needs task.kind = \"harlow\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s5_harlow", "harlow", other)),
     }
 }
 

@@ -23,7 +23,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::{Config, Feedback};
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::bootstrap_mean;
@@ -75,10 +75,7 @@ pub struct S6Dopamine;
 fn task_of(cfg: &Config) -> Result<&RiskySafeConfig> {
     match &cfg.task {
         TaskConfig::RiskySafe(t) => Ok(t),
-        other => bail!(
-            "the s6_dopamine analysis needs task.kind = \"risky_safe\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s6_dopamine", "risky_safe", other)),
     }
 }
 
