@@ -106,6 +106,11 @@ pub fn require_hidden(cfg: &Config, analysis: &str) -> Result<()> {
     Ok(())
 }
 
+/// The description of metric `name` in an analysis's `metrics` ("" if it is not declared).
+pub fn metric_description(metrics: &[(&'static str, &'static str)], name: &str) -> &'static str {
+    metrics.iter().find(|m| m.0 == name).map_or("", |m| m.1)
+}
+
 /// The common schema, then the experiment's own keys and its checks' metrics.
 pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;

@@ -42,7 +42,10 @@ pub mod reference;
 pub mod reference_agents;
 pub mod units;
 
-use super::{normalize_settings, require_hidden, settings, wrong_task, Experiment, Outcomes};
+use super::{
+    metric_description, normalize_settings, require_hidden, settings, wrong_task, Experiment,
+    Outcomes,
+};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
@@ -677,12 +680,11 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     )?;
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map_or("", |m| m.1);
     let mut index = 0u64;
     let mut add = |out: &mut Outcomes, name: &str, v: Vec<f64>| -> Estimate {
         index += 1;
         let e = bootstrap_mean(&v, bootstrap, 1000 + index);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     let per = |f: &dyn Fn(&SeedResult) -> f64| -> Vec<f64> { results.iter().map(f).collect() };

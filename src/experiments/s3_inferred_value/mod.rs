@@ -43,7 +43,10 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, require_hidden, settings, wrong_task, Experiment, Outcomes};
+use super::{
+    metric_description, normalize_settings, require_hidden, settings, wrong_task, Experiment,
+    Outcomes,
+};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, Pca};
@@ -579,10 +582,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map_or("", |m| m.1);
     let add = |out: &mut Outcomes, name: &str, v: Vec<f64>, i: u64| -> Estimate {
         let e = boot(&v, i);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     let pick =
