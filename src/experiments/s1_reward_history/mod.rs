@@ -49,7 +49,7 @@ use super::{
     Outcomes,
 };
 use crate::config::Config;
-use crate::record::{col_f64, col_u64, read_parquet};
+use crate::record::{choice_rows, col_f64, col_u64, hidden_columns, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, PartialCorrelation};
 use crate::tasks::baited_bandit::RIGHT;
 use crate::tasks::{baited_bandit::BaitedBanditConfig, TaskConfig};
@@ -207,12 +207,6 @@ pub struct Trial {
     pub heldout: bool,
 }
 
-/// The step within a trial at which the choice is made: 1 with the task's
-/// fixation step, 0 without it (one step per trial).
-pub fn choice_step(fixation_step: bool) -> u64 {
-    fixation_step as u64
-}
-
 /// The choice rows of the table (all rows without the fixation step; the rows
 /// with step_in_trial = 1 with it) sorted by (seed, episode, trial), and the
 /// hidden state columns h_0.. of those rows in the same order (one Vec per unit;
@@ -226,14 +220,7 @@ pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, V
     let reward = col_f64(df, "reward")?;
     let chosen = col_f64(df, "chosen_prob")?;
     let heldout = col_u64(df, "heldout")?;
-    let choice = choice_step(fixation_step);
-    if let Some(&s) = sit.iter().find(|&&s| s > choice) {
-        bail!(
-            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
-             {fixation_step} allows at most {choice}: the table was not written with this config"
-        );
-    }
-    let mut order: Vec<usize> = (0..seed.len()).filter(|&i| sit[i] == choice).collect();
+    let mut order = choice_rows(&sit, fixation_step)?;
     order.sort_by_key(|&i| (seed[i], ep[i], tr[i]));
     let trials = order
         .iter()
@@ -247,11 +234,7 @@ pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, V
             heldout: heldout[i] == 1,
         })
         .collect();
-    let mut hidden = vec![];
-    while let Ok(h) = col_f64(df, &format!("h_{}", hidden.len())) {
-        hidden.push(order.iter().map(|&i| h[i]).collect());
-    }
-    Ok((trials, hidden))
+    Ok((trials, hidden_columns(df, &order)))
 }
 
 /// Index ranges of the episodes of `trials` (sorted by seed, episode, trial).

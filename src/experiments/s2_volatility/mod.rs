@@ -47,7 +47,7 @@ use super::{
     Outcomes,
 };
 use crate::config::Config;
-use crate::record::{col_f64, col_str, col_u64, read_parquet};
+use crate::record::{choice_rows, col_f64, col_str, col_u64, hidden_columns, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
 use crate::tasks::{volatile_bandit::VolatileBanditConfig, TaskConfig};
 use crate::validate;
@@ -359,14 +359,7 @@ pub fn load_rows(
             })
             .collect::<Result<_>>()?
     };
-    let choice = fixation_step as u64;
-    if let Some(&s) = sit.iter().find(|&&s| s > choice) {
-        bail!(
-            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
-             {fixation_step} allows at most {choice}: the table was not written with this config"
-        );
-    }
-    let mut order: Vec<usize> = (0..seed.len()).filter(|&i| sit[i] == choice).collect();
+    let mut order = choice_rows(&sit, fixation_step)?;
     order.sort_by_key(|&i| (seed[i], condition[i], ep[i], tr[i]));
     let rows = order
         .iter()
@@ -385,11 +378,7 @@ pub fn load_rows(
             volatile: volatile[i] == 1,
         })
         .collect();
-    let mut hidden = vec![];
-    while let Ok(h) = col_f64(df, &format!("h_{}", hidden.len())) {
-        hidden.push(order.iter().map(|&i| h[i]).collect());
-    }
-    Ok((rows, hidden))
+    Ok((rows, hidden_columns(df, &order)))
 }
 
 /// Contiguous index ranges of the episodes of `rows` (one seed, sorted).
