@@ -111,6 +111,20 @@ pub fn metric_description(metrics: &[(&'static str, &'static str)], name: &str) 
     metrics.iter().find(|m| m.0 == name).map_or("", |m| m.1)
 }
 
+/// Index ranges of the runs of consecutive items with equal `key`: the episodes
+/// of trials sorted by episode, for example.
+pub fn runs_by<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![];
+    let mut start = 0;
+    for i in 1..=items.len() {
+        if i == items.len() || key(&items[i]) != key(&items[start]) {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    out
+}
+
 /// The common schema, then the experiment's own keys and its checks' metrics.
 pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;

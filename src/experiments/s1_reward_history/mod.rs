@@ -45,8 +45,8 @@ pub mod figure_data;
 pub mod reference_agents;
 
 use super::{
-    metric_description, normalize_settings, require_hidden, settings, wrong_task, Experiment,
-    Outcomes,
+    metric_description, normalize_settings, require_hidden, runs_by, settings, wrong_task,
+    Experiment, Outcomes,
 };
 use crate::config::Config;
 use crate::record::{choice_rows, col_f64, col_u64, hidden_columns, read_parquet};
@@ -239,18 +239,7 @@ pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, V
 
 /// Index ranges of the episodes of `trials` (sorted by seed, episode, trial).
 fn episodes(trials: &[Trial]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
-    let mut start = 0;
-    for i in 1..=trials.len() {
-        if i == trials.len()
-            || trials[i].episode != trials[start].episode
-            || trials[i].seed != trials[start].seed
-        {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
+    runs_by(trials, |t| (t.seed, t.episode))
 }
 
 /// Per-episode matching point, or None if a choice or reward count is 0.

@@ -43,8 +43,8 @@ pub mod reference_agents;
 pub mod units;
 
 use super::{
-    metric_description, normalize_settings, require_hidden, settings, wrong_task, Experiment,
-    Outcomes,
+    metric_description, normalize_settings, require_hidden, runs_by, settings, wrong_task,
+    Experiment, Outcomes,
 };
 use crate::config::Config;
 use crate::record::{choice_rows, col_f64, col_str, col_u64, hidden_columns, read_parquet};
@@ -383,18 +383,7 @@ pub fn load_rows(
 
 /// Contiguous index ranges of the episodes of `rows` (one seed, sorted).
 fn episodes(rows: &[Row]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
-    let mut start = 0;
-    for i in 1..=rows.len() {
-        if i == rows.len()
-            || rows[i].episode != rows[start].episode
-            || rows[i].condition != rows[start].condition
-        {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
+    runs_by(rows, |r| (r.condition, r.episode))
 }
 
 /// The kinds (volatile?) and labels of an episode's blocks, in order.
