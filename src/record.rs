@@ -8,7 +8,7 @@
 use crate::agent::Workspace;
 use crate::tasks::{Latent, LatentKind, Task};
 use crate::train::{Rollout, UpdateRow};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use polars::prelude::*;
 use std::fs::File;
 use std::path::Path;
@@ -272,6 +272,32 @@ pub fn col_f64(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
     Ok(s.cast(&DataType::Float64)?
         .f64()?
         .into_no_null_iter()
+        .collect())
+}
+
+/// The hidden-state columns h_0, h_1, .. of a trial table (as many as it has),
+/// each taken at `rows` in that order: one Vec per unit, empty if none was recorded.
+pub fn hidden_columns(df: &DataFrame, rows: &[usize]) -> Vec<Vec<f64>> {
+    let mut hidden = vec![];
+    while let Ok(h) = col_f64(df, &format!("h_{}", hidden.len())) {
+        hidden.push(rows.iter().map(|&i| h[i]).collect());
+    }
+    hidden
+}
+
+/// The rows of a bandit table at which the choice is made, in table order:
+/// step_in_trial = 1 with the task's fixation step, 0 without it (one step per
+/// trial). A later step means the table was not written with this config.
+pub fn choice_rows(step_in_trial: &[u64], fixation_step: bool) -> Result<Vec<usize>> {
+    let choice = fixation_step as u64;
+    if let Some(&s) = step_in_trial.iter().find(|&&s| s > choice) {
+        bail!(
+            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
+             {fixation_step} allows at most {choice}: the table was not written with this config"
+        );
+    }
+    Ok((0..step_in_trial.len())
+        .filter(|&i| step_in_trial[i] == choice)
         .collect())
 }
 

@@ -89,6 +89,42 @@ pub fn normalize_settings<T: DeserializeOwned + Serialize>(
     Ok(parsed)
 }
 
+/// The error of an analysis given a task it does not read: `kind` is the
+/// `task.kind` it needs. One wording for every analysis.
+pub fn wrong_task(analysis: &str, kind: &str, task: &crate::tasks::TaskConfig) -> anyhow::Error {
+    anyhow!(
+        "the {analysis} analysis needs task.kind = {kind:?}, not {:?}",
+        task.kind()
+    )
+}
+
+/// Refuse a config that does not record the hidden state, for an analysis that reads it.
+pub fn require_hidden(cfg: &Config, analysis: &str) -> Result<()> {
+    if !cfg.evaluation.record_hidden {
+        bail!("key `evaluation.record_hidden` = false: the {analysis} analysis reads the hidden state (set it to true)");
+    }
+    Ok(())
+}
+
+/// The description of metric `name` in an analysis's `metrics` ("" if it is not declared).
+pub fn metric_description(metrics: &[(&'static str, &'static str)], name: &str) -> &'static str {
+    metrics.iter().find(|m| m.0 == name).map_or("", |m| m.1)
+}
+
+/// Index ranges of the runs of consecutive items with equal `key`: the episodes
+/// of trials sorted by episode, for example.
+pub fn runs_by<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![];
+    let mut start = 0;
+    for i in 1..=items.len() {
+        if i == items.len() || key(&items[i]) != key(&items[start]) {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    out
+}
+
 /// The common schema, then the experiment's own keys and its checks' metrics.
 pub fn validate(cfg: &mut Config) -> Result<()> {
     let exp = find(&cfg.experiment.analysis)?;

@@ -27,7 +27,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::agent::{Params, Workspace};
 use crate::config::Config;
 use crate::record::{col_f64, col_u64};
@@ -247,10 +247,7 @@ pub struct F1Bandits;
 fn task_of(cfg: &Config) -> Result<&BernoulliBanditConfig> {
     match &cfg.task {
         TaskConfig::BernoulliBandit(t) => Ok(t),
-        other => bail!(
-            "the f1_bandits analysis needs task.kind = \"bernoulli_bandit\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("f1_bandits", "bernoulli_bandit", other)),
     }
 }
 

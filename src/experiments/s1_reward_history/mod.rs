@@ -44,9 +44,12 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{
+    metric_description, normalize_settings, require_hidden, runs_by, settings, wrong_task,
+    Experiment, Outcomes,
+};
 use crate::config::Config;
-use crate::record::{col_f64, col_u64, read_parquet};
+use crate::record::{choice_rows, col_f64, col_u64, hidden_columns, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, PartialCorrelation};
 use crate::tasks::baited_bandit::RIGHT;
 use crate::tasks::{baited_bandit::BaitedBanditConfig, TaskConfig};
@@ -158,10 +161,7 @@ pub struct S1RewardHistory;
 fn task_of(cfg: &Config) -> Result<&BaitedBanditConfig> {
     match &cfg.task {
         TaskConfig::BaitedBandit(t) => Ok(t),
-        other => bail!(
-            "the s1_reward_history analysis needs task.kind = \"baited_bandit\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s1_reward_history", "baited_bandit", other)),
     }
 }
 
@@ -179,9 +179,7 @@ impl Experiment for S1RewardHistory {
         if let Some(v) = fig.reference_lag1_reward {
             validate::finite("figure.reference_lag1_reward", v)?;
         }
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s1_reward_history analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s1_reward_history")?;
         Ok(())
     }
     fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
@@ -209,12 +207,6 @@ pub struct Trial {
     pub heldout: bool,
 }
 
-/// The step within a trial at which the choice is made: 1 with the task's
-/// fixation step, 0 without it (one step per trial).
-pub fn choice_step(fixation_step: bool) -> u64 {
-    fixation_step as u64
-}
-
 /// The choice rows of the table (all rows without the fixation step; the rows
 /// with step_in_trial = 1 with it) sorted by (seed, episode, trial), and the
 /// hidden state columns h_0.. of those rows in the same order (one Vec per unit;
@@ -228,14 +220,7 @@ pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, V
     let reward = col_f64(df, "reward")?;
     let chosen = col_f64(df, "chosen_prob")?;
     let heldout = col_u64(df, "heldout")?;
-    let choice = choice_step(fixation_step);
-    if let Some(&s) = sit.iter().find(|&&s| s > choice) {
-        bail!(
-            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
-             {fixation_step} allows at most {choice}: the table was not written with this config"
-        );
-    }
-    let mut order: Vec<usize> = (0..seed.len()).filter(|&i| sit[i] == choice).collect();
+    let mut order = choice_rows(&sit, fixation_step)?;
     order.sort_by_key(|&i| (seed[i], ep[i], tr[i]));
     let trials = order
         .iter()
@@ -249,27 +234,12 @@ pub fn load_trials(df: &DataFrame, fixation_step: bool) -> Result<(Vec<Trial>, V
             heldout: heldout[i] == 1,
         })
         .collect();
-    let mut hidden = vec![];
-    while let Ok(h) = col_f64(df, &format!("h_{}", hidden.len())) {
-        hidden.push(order.iter().map(|&i| h[i]).collect());
-    }
-    Ok((trials, hidden))
+    Ok((trials, hidden_columns(df, &order)))
 }
 
 /// Index ranges of the episodes of `trials` (sorted by seed, episode, trial).
 fn episodes(trials: &[Trial]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
-    let mut start = 0;
-    for i in 1..=trials.len() {
-        if i == trials.len()
-            || trials[i].episode != trials[start].episode
-            || trials[i].seed != trials[start].seed
-        {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
+    runs_by(trials, |t| (t.seed, t.episode))
 }
 
 /// Per-episode matching point, or None if a choice or reward count is 0.
@@ -475,10 +445,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map_or("", |m| m.1);
     let add = |out: &mut Outcomes, name: &str, v: Vec<f64>, i: u64| -> Estimate {
         let e = boot(&v, i);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     let pick =

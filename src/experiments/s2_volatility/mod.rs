@@ -42,9 +42,12 @@ pub mod reference;
 pub mod reference_agents;
 pub mod units;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{
+    metric_description, normalize_settings, require_hidden, runs_by, settings, wrong_task,
+    Experiment, Outcomes,
+};
 use crate::config::Config;
-use crate::record::{col_f64, col_str, col_u64, read_parquet};
+use crate::record::{choice_rows, col_f64, col_str, col_u64, hidden_columns, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
 use crate::tasks::{volatile_bandit::VolatileBanditConfig, TaskConfig};
 use crate::validate;
@@ -220,10 +223,7 @@ pub struct S2Volatility;
 fn task_of(cfg: &Config) -> Result<&VolatileBanditConfig> {
     match &cfg.task {
         TaskConfig::VolatileBandit(t) => Ok(t),
-        other => bail!(
-            "the s2_volatility analysis needs task.kind = \"volatile_bandit\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s2_volatility", "volatile_bandit", other)),
     }
 }
 
@@ -241,9 +241,7 @@ impl Experiment for S2Volatility {
         if let Some(v) = fig.paper_unit_share {
             validate::prob("figure.paper_unit_share", v)?;
         }
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s2_volatility analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s2_volatility")?;
         for cond in cfg.test_conditions()? {
             let TaskConfig::VolatileBandit(t) = &cond.task else {
                 bail!("a test condition changed the task kind");
@@ -361,14 +359,7 @@ pub fn load_rows(
             })
             .collect::<Result<_>>()?
     };
-    let choice = fixation_step as u64;
-    if let Some(&s) = sit.iter().find(|&&s| s > choice) {
-        bail!(
-            "trials.parquet has a row with step_in_trial = {s}, but task.fixation_step = \
-             {fixation_step} allows at most {choice}: the table was not written with this config"
-        );
-    }
-    let mut order: Vec<usize> = (0..seed.len()).filter(|&i| sit[i] == choice).collect();
+    let mut order = choice_rows(&sit, fixation_step)?;
     order.sort_by_key(|&i| (seed[i], condition[i], ep[i], tr[i]));
     let rows = order
         .iter()
@@ -387,27 +378,12 @@ pub fn load_rows(
             volatile: volatile[i] == 1,
         })
         .collect();
-    let mut hidden = vec![];
-    while let Ok(h) = col_f64(df, &format!("h_{}", hidden.len())) {
-        hidden.push(order.iter().map(|&i| h[i]).collect());
-    }
-    Ok((rows, hidden))
+    Ok((rows, hidden_columns(df, &order)))
 }
 
 /// Contiguous index ranges of the episodes of `rows` (one seed, sorted).
 fn episodes(rows: &[Row]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
-    let mut start = 0;
-    for i in 1..=rows.len() {
-        if i == rows.len()
-            || rows[i].episode != rows[start].episode
-            || rows[i].condition != rows[start].condition
-        {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
+    runs_by(rows, |r| (r.condition, r.episode))
 }
 
 /// The kinds (volatile?) and labels of an episode's blocks, in order.
@@ -682,12 +658,11 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     )?;
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map_or("", |m| m.1);
     let mut index = 0u64;
     let mut add = |out: &mut Outcomes, name: &str, v: Vec<f64>| -> Estimate {
         index += 1;
         let e = bootstrap_mean(&v, bootstrap, 1000 + index);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     let per = |f: &dyn Fn(&SeedResult) -> f64| -> Vec<f64> { results.iter().map(f).collect() };

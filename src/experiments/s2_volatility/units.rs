@@ -11,6 +11,7 @@
 //! labelled volatile with probability 1/2 whatever its true kind. The null of
 //! each statistic is its value on shuffled labels, averaged over shuffles.
 
+use crate::experiments::runs_by;
 use crate::stats;
 use anyhow::{bail, Result};
 use rand::Rng;
@@ -117,23 +118,10 @@ pub struct StateData<'a> {
     pub hidden: &'a [Vec<f64>],
 }
 
-/// Contiguous row ranges of the episodes.
-fn episode_ranges(episode: &[u64]) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![];
-    let mut start = 0;
-    for i in 1..=episode.len() {
-        if i == episode.len() || episode[i] != episode[start] {
-            out.push(start..i);
-            start = i;
-        }
-    }
-    out
-}
-
 /// Volatility labels with each episode's block kinds permuted at random.
 pub fn shuffled_labels(d: &StateData, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let mut out = vec![0.0; d.volatile.len()];
-    for r in episode_ranges(d.episode) {
+    for r in runs_by(d.episode, |&e| e) {
         let n_blocks = d.block[r.clone()].iter().max().map_or(0, |b| b + 1);
         let mut kind = vec![0.0; n_blocks];
         for i in r.clone() {
@@ -158,7 +146,7 @@ pub fn shuffled_labels(d: &StateData, rng: &mut ChaCha8Rng) -> Vec<f64> {
 pub fn volatility_p_values(d: &StateData, label: &[f64]) -> Result<Vec<f64>> {
     let n = label.len();
     let k = d.n_controls + 2;
-    let ranges = episode_ranges(d.episode);
+    let ranges = runs_by(d.episode, |&e| e);
     let g = ranges.len();
     if g < 2 || n <= k {
         bail!("unit regression needs at least 2 episodes and more than {k} rows");

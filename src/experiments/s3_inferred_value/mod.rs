@@ -43,7 +43,10 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{
+    metric_description, normalize_settings, require_hidden, settings, wrong_task, Experiment,
+    Outcomes,
+};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{self, bootstrap_mean, Estimate, Pca};
@@ -158,10 +161,7 @@ pub struct S3InferredValue;
 fn check_task(cfg: &Config) -> Result<()> {
     match &cfg.task {
         TaskConfig::CuedReversal(_) => Ok(()),
-        other => bail!(
-            "the s3_inferred_value analysis needs task.kind = \"cued_reversal\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s3_inferred_value", "cued_reversal", other)),
     }
 }
 
@@ -177,9 +177,7 @@ impl Experiment for S3InferredValue {
         let an: Analysis = normalize_settings(&mut cfg.analysis.settings, "analysis")?;
         an.validate(cfg)?;
         let _: Figure = normalize_settings(&mut cfg.figure, "figure")?;
-        if !cfg.evaluation.record_hidden {
-            bail!("key `evaluation.record_hidden` = false: the s3_inferred_value analysis reads the hidden state (set it to true)");
-        }
+        require_hidden(cfg, "s3_inferred_value")?;
         Ok(())
     }
     fn analyze(&self, cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
@@ -584,10 +582,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| METRICS.iter().find(|m| m.0 == name).map_or("", |m| m.1);
     let add = |out: &mut Outcomes, name: &str, v: Vec<f64>, i: u64| -> Estimate {
         let e = boot(&v, i);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     let pick =

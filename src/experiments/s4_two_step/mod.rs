@@ -15,7 +15,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{metric_description, normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_u64, read_parquet_columns};
 use crate::stats::{self, bootstrap_mean, Estimate};
@@ -98,10 +98,7 @@ pub struct S4TwoStep;
 fn task_of(cfg: &Config) -> Result<&TwoStepConfig> {
     match &cfg.task {
         TaskConfig::TwoStep(t) => Ok(t),
-        other => bail!(
-            "the s4_two_step analysis needs task.kind = \"two_step\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s4_two_step", "two_step", other)),
     }
 }
 
@@ -615,13 +612,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let reward_rate: Vec<f64> = per_seed.iter().map(|s| s.reward_rate).collect();
     let scatter = per_seed.first().map(|s| s.scatter.clone());
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| {
-        METRICS
-            .iter()
-            .find(|m| m.0 == name)
-            .map(|m| m.1)
-            .unwrap_or("")
-    };
+    let desc = |name: &str| metric_description(&METRICS, name);
     let mut stay_est = vec![];
     for (k, name) in METRICS[..4].iter().enumerate() {
         let v: Vec<f64> = stay.iter().map(|s| s[k]).collect();

@@ -22,7 +22,7 @@ pub mod figure_data;
 pub mod reference_agents;
 pub mod sheet;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{metric_description, normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::Config;
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::{bootstrap_mean, Estimate};
@@ -211,10 +211,7 @@ pub struct S5Harlow;
 fn task_of(cfg: &Config) -> Result<&HarlowConfig> {
     match &cfg.task {
         TaskConfig::Harlow(t) => Ok(t),
-        other => bail!(
-            "the s5_harlow analysis needs task.kind = \"harlow\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s5_harlow", "harlow", other)),
     }
 }
 
@@ -516,16 +513,9 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let per_seed = |f: &dyn Fn(u64) -> f64| -> Vec<f64> { seeds.iter().map(|&s| f(s)).collect() };
 
     let mut out = Outcomes::new(cfg, seeds.clone());
-    let desc = |name: &str| {
-        METRICS
-            .iter()
-            .find(|m| m.0 == name)
-            .map(|m| m.1)
-            .unwrap_or("")
-    };
     let add = |out: &mut Outcomes, name: &str, values: Vec<f64>, i: u64| {
         let e = boot(&values, i);
-        out.add(name, desc(name), e.clone());
+        out.add(name, metric_description(&METRICS, name), e.clone());
         e
     };
     add(

@@ -23,7 +23,7 @@ pub mod figure;
 pub mod figure_data;
 pub mod reference_agents;
 
-use super::{normalize_settings, settings, Experiment, Outcomes};
+use super::{metric_description, normalize_settings, settings, wrong_task, Experiment, Outcomes};
 use crate::config::{Config, Feedback};
 use crate::record::{col_f64, col_str, col_u64, read_parquet};
 use crate::stats::bootstrap_mean;
@@ -75,10 +75,7 @@ pub struct S6Dopamine;
 fn task_of(cfg: &Config) -> Result<&RiskySafeConfig> {
     match &cfg.task {
         TaskConfig::RiskySafe(t) => Ok(t),
-        other => bail!(
-            "the s6_dopamine analysis needs task.kind = \"risky_safe\", not {:?}",
-            other.kind()
-        ),
+        other => Err(wrong_task("s6_dopamine", "risky_safe", other)),
     }
 }
 
@@ -214,14 +211,6 @@ pub const METRICS: [(&str, &str); 21] = [
     ),
 ];
 
-fn desc(name: &str) -> &'static str {
-    METRICS
-        .iter()
-        .find(|m| m.0 == name)
-        .map(|m| m.1)
-        .unwrap_or("")
-}
-
 /// Per (condition, seed): risky choices and free-choice trials per block
 /// probability, and other counts.
 #[derive(Debug, Default, Clone)]
@@ -316,12 +305,12 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let control_low_est = boot(&control_low);
     out.add(
         "control_risky_high",
-        desc("control_risky_high"),
+        metric_description(&METRICS, "control_risky_high"),
         control_high_est.clone(),
     );
     out.add(
         "control_risky_low",
-        desc("control_risky_low"),
+        metric_description(&METRICS, "control_risky_low"),
         control_low_est.clone(),
     );
     let diff: Vec<f64> = control_high
@@ -332,7 +321,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     let control_diff = boot(&diff);
     out.add(
         "control_high_minus_low",
-        desc("control_high_minus_low"),
+        metric_description(&METRICS, "control_high_minus_low"),
         control_diff.clone(),
     );
 
@@ -357,7 +346,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
             ("effect", &e),
         ] {
             let metric = format!("{name}_{suffix}");
-            out.add(&metric, desc(&metric), est.clone());
+            out.add(&metric, metric_description(&METRICS, &metric), est.clone());
         }
         panels.push(ManipulationPanel {
             condition: name.to_string(),
@@ -379,12 +368,12 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     }
     out.add(
         "control_reward_per_trial",
-        desc("control_reward_per_trial"),
+        metric_description(&METRICS, "control_reward_per_trial"),
         boot(&per_seed(CONTROL, &|t| t.reward / t.trials)),
     );
     out.add(
         "control_forced_compliance",
-        desc("control_forced_compliance"),
+        metric_description(&METRICS, "control_forced_compliance"),
         boot(&per_seed(CONTROL, &|t| {
             if t.forced > 0.0 {
                 t.forced_valid / t.forced
@@ -395,7 +384,7 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
     );
     out.add(
         "control_risky_first_block",
-        desc("control_risky_first_block"),
+        metric_description(&METRICS, "control_risky_first_block"),
         boot(&per_seed(CONTROL, &|t| {
             t.first_block.0 / t.first_block.1.max(1.0)
         })),
