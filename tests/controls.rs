@@ -302,36 +302,41 @@ fn plastic_rpe_test_trains_actor_and_critic_and_keeps_the_manipulation() {
     );
 }
 
+/// `metarl controls s4_two_step --only untrained` with this budget (16 test
+/// episodes, one thread) into `out`, without default runs beside it.
+fn untrained_controls_args(seeds: usize, episodes: usize, out: &str) -> Vec<String> {
+    let (seeds, episodes) = (seeds.to_string(), episodes.to_string());
+    [
+        "controls",
+        "s4_two_step",
+        "--seeds",
+        &seeds,
+        "--episodes",
+        &episodes,
+        "--test-episodes",
+        "16",
+        "--only",
+        "untrained",
+        "--threads",
+        "1",
+        "--out",
+        out,
+        "--runs",
+        "no_default_runs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// Ctrl-C during `metarl controls` stops the running cell cleanly (exit 130,
 /// checkpoints kept, no FAILED run); the same command continues it from its
 /// checkpoints, to the results of an uninterrupted controls run.
 #[test]
 fn stopped_controls_continue_from_their_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
-    let args = |out: &str| -> Vec<String> {
-        // 400 updates per seed: the periodic checkpoint (every 200) comes first.
-        [
-            "controls",
-            "s4_two_step",
-            "--seeds",
-            "2",
-            "--episodes",
-            "6400",
-            "--test-episodes",
-            "16",
-            "--only",
-            "untrained",
-            "--threads",
-            "1",
-            "--out",
-            out,
-            "--runs",
-            "no_default_runs",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    // 400 updates per seed: the periodic checkpoint (every 200) comes first.
+    let args = |out: &str| untrained_controls_args(2, 6400, out);
     let metarl = || {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_metarl"));
         c.current_dir(tmp.path());
@@ -398,24 +403,7 @@ fn controls_finish_with_their_output_a_closed_pipe() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_metarl"));
     cmd.current_dir(tmp.path())
-        .args([
-            "controls",
-            "s4_two_step",
-            "--seeds",
-            "1",
-            "--episodes",
-            "32",
-            "--test-episodes",
-            "16",
-            "--only",
-            "untrained",
-            "--threads",
-            "1",
-            "--out",
-            "out",
-            "--runs",
-            "no_default_runs",
-        ])
+        .args(untrained_controls_args(1, 32, "out"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     common::with_default_stop_signals(&mut cmd);
