@@ -1039,23 +1039,19 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // The last line must not panic on a closed stderr (see `install_interrupt`).
-    let say = |line: String| {
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "{line}");
-    };
+    // The last line must not panic on a closed stderr (`note!`; see `install_interrupt`).
     match main_inner() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) if metarl::interrupt::find(&e).is_some() => {
             let i = metarl::interrupt::find(&e).expect("checked");
-            say(i.to_string());
+            metarl::note!("{i}");
             ExitCode::from(i.exit_code())
         }
         Err(e) if e.downcast_ref::<run::SeedsFailed>().is_some() => {
             // The run finished for the other seeds: not a usage error. `{:#}`
             // keeps the context (e.g. which control of `metarl controls`).
-            say(format!("error: {e:#}"));
+            metarl::note!("error: {e:#}");
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -1066,7 +1062,7 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
                 .collect();
-            say(format!("error: {}", msg.join(" ")));
+            metarl::note!("error: {}", msg.join(" "));
             ExitCode::from(2)
         }
     }

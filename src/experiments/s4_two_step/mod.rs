@@ -577,29 +577,21 @@ pub fn analyze(cfg: &Config, run_dir: &Path) -> Result<Outcomes> {
 
     // Seeds are analysed in parallel; each seed's analysis is deterministic and
     // the results are collected in seed order, so the thread count changes nothing.
-    // The table is written seed by seed, so each seed's trials are contiguous;
-    // a table of several [[variants]] repeats the seeds, and then, as this
-    // analysis always did, each entry of `seeds` takes every row of its seed.
-    let distinct = seeds
+    // The table is written seed by seed, so a seed's trials are one contiguous
+    // run, borrowed as it is. A table of several [[variants]] repeats the seeds;
+    // then, as this analysis always did, each entry of `seeds` takes every row
+    // of its seed (its runs joined in table order).
+    let runs: Vec<&[Trial]> = all.chunk_by(|a, b| a.seed == b.seed).collect();
+    let groups: Vec<std::borrow::Cow<[Trial]>> = seeds
         .iter()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    let groups: Vec<std::borrow::Cow<[Trial]>> = if distinct == seeds.len() {
-        all.chunk_by(|a, b| a.seed == b.seed)
-            .map(Into::into)
-            .collect()
-    } else {
-        seeds
-            .iter()
-            .map(|&s| {
-                all.iter()
-                    .filter(|t| t.seed == s)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .into()
-            })
-            .collect()
-    };
+        .map(|&s| {
+            let mine: Vec<&[Trial]> = runs.iter().filter(|r| r[0].seed == s).copied().collect();
+            match mine[..] {
+                [one] => one.into(),
+                _ => mine.concat().into(),
+            }
+        })
+        .collect();
     let per_seed: Vec<SeedAnalysis> = groups
         .par_iter()
         .map(|trials| analyze_seed(trials[0].seed, trials, &an, task, cfg.training.gamma))
