@@ -343,6 +343,15 @@ fn stopped_controls_continue_from_their_checkpoints() {
         common::with_default_stop_signals(&mut c);
         c
     };
+    // The uninterrupted controls run the resumed one must equal, made meanwhile
+    // (each runs on one thread).
+    let whole = metarl()
+        .args(args("whole"))
+        .arg("--quiet")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let child = metarl()
         .args(args("stopped"))
         .stdout(std::process::Stdio::null())
@@ -377,12 +386,12 @@ fn stopped_controls_continue_from_their_checkpoints() {
     );
     let manifest = std::fs::read_to_string(main.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"resumed\": true"), "{manifest}");
-    let whole = metarl()
-        .args(args("whole"))
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(whole.status.code().is_some_and(|c| c <= 1));
+    let whole = whole.wait_with_output().unwrap();
+    assert!(
+        whole.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
     for cell in ["main", "untrained"] {
         for f in ["trials.parquet", "outcomes.json"] {
             let p = |d: &str| tmp.path().join(d).join("s4_two_step").join(cell).join(f);

@@ -7,6 +7,7 @@
 
 use metarl::{config, experiments};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::path::Path;
 use std::process::Command;
 
@@ -46,12 +47,14 @@ fn same_table(name: &str, file: &str, a: &Path, b: &Path, drop: &[&str]) {
     assert!(ta.equals_missing(&tb), "{name}: {file} differs");
 }
 
+/// The experiments run side by side (two at a time, rayon's pool of the two
+/// cores): the single-threaded runs would leave a core idle otherwise.
 #[test]
 fn every_experiment_is_deterministic_whatever_the_thread_count() {
     let t = tempfile::tempdir().unwrap();
     let shipped = config::shipped();
     assert!(!shipped.is_empty());
-    for (name, _) in shipped {
+    shipped.par_iter().for_each(|(name, _)| {
         let cfg = experiments::load(name, Some("quick")).unwrap().config;
         let batch = cfg.training.batch;
         let mut extra = vec!["--episodes".to_string(), (2 * batch).to_string()];
@@ -71,5 +74,5 @@ fn every_experiment_is_deterministic_whatever_the_thread_count() {
             std::fs::read(b.join("outcomes.json")).unwrap(),
             "{name}: outcomes.json differs"
         );
-    }
+    });
 }

@@ -231,136 +231,47 @@ fn assert_same_results(reference: &Path, resumed: &Path) {
     assert!(!resumed.join("run.lock").exists());
 }
 
+/// Each scenario interrupts its own run in its own directory and finishes it
+/// with `--resume`; the results are compared with the uninterrupted run's at
+/// the end. The scenarios are independent, so they run side by side (each run
+/// is one process on one thread) while the reference run is made.
 #[test]
 fn interrupted_runs_resume_to_the_uninterrupted_results() {
     let t = tempfile::tempdir().unwrap();
     let reference = t.path().join("reference");
-    let out = metarl()
-        .args(run_args(&reference))
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-
-    // SIGINT once a checkpoint exists; a resume refused while the run is alive.
-    let a = t.path().join("sigint");
-    let child = spawn(&run_args(&a));
-    wait_for("a checkpoint", || ckpt(&a, 1).is_file());
-    let live = output(&["run", "--resume", a.to_str().unwrap()]);
-    assert_eq!(live.status.code(), Some(2));
-    assert!(
-        stderr(&live).contains(&format!("pid {}", child.id())),
-        "{}",
-        stderr(&live)
-    );
-    signal(&child, libc::SIGINT);
-    assert_clean_stop(child, &a, 130);
-    resume(&a);
-    assert_same_results(&reference, &a);
-
-    // A stop that hangs (test hook: the stop waits 30 s before saving), then a
-    // second Ctrl-C: it exits at once with 130, without the clean-stop message
-    // (a stale lock left), and the run resumes from its last periodic checkpoint.
-    let c = t.path().join("twice");
-    let child = metarl()
-        .args(run_args(&c))
-        .env("METARL_TEST_SLOW_STOP_MS", "30000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("a checkpoint", || ckpt(&c, 1).is_file());
-    signal(&child, libc::SIGINT);
-    // Time for the first signal to be delivered (two pending SIGINTs merge into one).
-    std::thread::sleep(Duration::from_secs(1));
-    let second = Instant::now();
-    signal(&child, libc::SIGINT);
-    let out = child.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(second.elapsed() < Duration::from_secs(10), "not at once");
-    assert!(!err.contains("stopped cleanly"), "{err}");
-    assert!(c.join("run.lock").is_file() && !c.join("outcomes.json").exists());
-    resume(&c);
-    assert_same_results(&reference, &c);
-
-    // SIGKILL (no chance to clean up: a stale lock and maybe a temporary file
-    // stay), then SIGTERM during the resume once it has saved a later
-    // checkpoint, then a second resume.
-    let b = t.path().join("sigkill");
-    let mut child = spawn(&run_args(&b));
-    wait_for("a checkpoint", || size(&ckpt(&b, 1)) > 0);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(b.join("run.lock").is_file());
-    let at_kill = size(&ckpt(&b, 1));
-    let args: Vec<String> = ["run", "--resume", b.to_str().unwrap(), "--threads", "1"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let child = spawn(&args);
-    wait_for("a later checkpoint", || size(&ckpt(&b, 1)) > at_kill);
-    signal(&child, libc::SIGTERM);
-    assert_clean_stop(child, &b, 143);
-    resume(&b);
-    assert_same_results(&reference, &b);
-
-    // A hang-up: the terminal that is the run's stderr closes (every write to it
-    // now fails), then SIGHUP twice, 50 ms apart (a dropped ssh session: from the
-    // shell, then from the kernel), during a stop that takes 1 s (test hook). The
-    // run stops cleanly all the same (129: the second SIGHUP does not exit at once
-    // as a second Ctrl-C would) and resumes. Under `nohup` (SIGHUP ignored) the
-    // same signal changes nothing.
-    let h = t.path().join("sighup");
-    let (terminal, child) =
-        spawn_on_terminal(&run_args(&h), &[("METARL_TEST_SLOW_STOP_MS", "1000")]);
-    wait_for("a checkpoint", || ckpt(&h, 1).is_file());
-    drop(terminal);
-    signal(&child, libc::SIGHUP);
-    std::thread::sleep(Duration::from_millis(50));
-    signal(&child, libc::SIGHUP);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(129),
-        "stopped by SIGHUP: {:?}",
-        out.status
-    );
-    assert_stopped_files(&h);
-    resume(&h);
-    assert_same_results(&reference, &h);
-    // The run's stderr is a pipe whose reader is gone (`2>&1 | tee log`, the tee
-    // stopped by the same Ctrl-C or group SIGTERM): SIGTERM still stops it
-    // cleanly (143; not killed by SIGPIPE, 141, when it writes its stop messages).
-    let p = t.path().join("closed_pipe");
-    let mut child = spawn(&run_args(&p));
-    wait_for("a checkpoint", || ckpt(&p, 1).is_file());
-    drop(child.stderr.take());
-    signal(&child, libc::SIGTERM);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "closed stderr: {status:?}");
-    assert_stopped_files(&p);
-    resume(&p);
-    assert_same_results(&reference, &p);
-
-    let n = t.path().join("nohup");
-    let mut cmd = metarl();
-    cmd.args(run_args(&n))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
+    let scenarios: [(&str, fn(&Path)); 6] = [
+        ("sigint", stopped_by_sigint),
+        ("twice", stopped_by_a_second_sigint),
+        ("sigkill", killed_then_stopped_during_the_resume),
+        ("sighup", hung_up_with_its_terminal_closed),
+        ("closed_pipe", stopped_with_its_stderr_a_closed_pipe),
+        ("nohup", hangup_ignored_under_nohup),
+    ];
+    let dirs: Vec<PathBuf> = std::thread::scope(|s| {
+        let running: Vec<_> = scenarios
+            .iter()
+            .map(|&(name, scenario)| {
+                let dir = t.path().join(name);
+                s.spawn(move || {
+                    scenario(&dir);
+                    dir
+                })
+            })
+            .collect();
+        let out = metarl()
+            .args(run_args(&reference))
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        running
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for dir in &dirs {
+        assert_same_results(&reference, dir);
     }
-    let child = cmd.spawn().unwrap();
-    wait_for("a checkpoint", || ckpt(&n, 1).is_file());
-    signal(&child, libc::SIGHUP);
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "under nohup: {}", stderr(&out));
-    assert_same_results(&reference, &n);
 
     // --resume on a finished run, on a directory that is not a run, and with
     // experiment arguments: one-line refusals, exit status 2.
@@ -381,13 +292,134 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
         "{}",
         stderr(&none)
     );
-    let mixed = output(&["run", "s4_two_step", "--resume", a.to_str().unwrap()]);
+    let mixed = output(&["run", "s4_two_step", "--resume", dirs[0].to_str().unwrap()]);
     assert_eq!(mixed.status.code(), Some(2));
     assert!(
         stderr(&mixed).contains("cannot be used with"),
         "{}",
         stderr(&mixed)
     );
+}
+
+/// SIGINT once a checkpoint exists; a resume refused while the run is alive.
+fn stopped_by_sigint(a: &Path) {
+    let child = spawn(&run_args(a));
+    wait_for("a checkpoint", || ckpt(a, 1).is_file());
+    let live = output(&["run", "--resume", a.to_str().unwrap()]);
+    assert_eq!(live.status.code(), Some(2));
+    assert!(
+        stderr(&live).contains(&format!("pid {}", child.id())),
+        "{}",
+        stderr(&live)
+    );
+    signal(&child, libc::SIGINT);
+    assert_clean_stop(child, a, 130);
+    resume(a);
+}
+
+/// A stop that hangs (test hook: the stop waits 30 s before saving), then a
+/// second Ctrl-C: it exits at once with 130, without the clean-stop message
+/// (a stale lock left), and the run resumes from its last periodic checkpoint.
+fn stopped_by_a_second_sigint(c: &Path) {
+    let child = metarl()
+        .args(run_args(c))
+        .env("METARL_TEST_SLOW_STOP_MS", "30000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("a checkpoint", || ckpt(c, 1).is_file());
+    signal(&child, libc::SIGINT);
+    // Time for the first signal to be delivered (two pending SIGINTs merge into one).
+    std::thread::sleep(Duration::from_secs(1));
+    let second = Instant::now();
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(second.elapsed() < Duration::from_secs(10), "not at once");
+    assert!(!err.contains("stopped cleanly"), "{err}");
+    assert!(c.join("run.lock").is_file() && !c.join("outcomes.json").exists());
+    resume(c);
+}
+
+/// SIGKILL (no chance to clean up: a stale lock and maybe a temporary file
+/// stay), then SIGTERM during the resume once it has saved a later
+/// checkpoint, then a second resume.
+fn killed_then_stopped_during_the_resume(b: &Path) {
+    let mut child = spawn(&run_args(b));
+    wait_for("a checkpoint", || size(&ckpt(b, 1)) > 0);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(b.join("run.lock").is_file());
+    let at_kill = size(&ckpt(b, 1));
+    let args: Vec<String> = ["run", "--resume", b.to_str().unwrap(), "--threads", "1"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let child = spawn(&args);
+    wait_for("a later checkpoint", || size(&ckpt(b, 1)) > at_kill);
+    signal(&child, libc::SIGTERM);
+    assert_clean_stop(child, b, 143);
+    resume(b);
+}
+
+/// A hang-up: the terminal that is the run's stderr closes (every write to it
+/// now fails), then SIGHUP twice, 50 ms apart (a dropped ssh session: from the
+/// shell, then from the kernel), during a stop that takes 1 s (test hook). The
+/// run stops cleanly all the same (129: the second SIGHUP does not exit at once
+/// as a second Ctrl-C would) and resumes.
+fn hung_up_with_its_terminal_closed(h: &Path) {
+    let (terminal, child) =
+        spawn_on_terminal(&run_args(h), &[("METARL_TEST_SLOW_STOP_MS", "1000")]);
+    wait_for("a checkpoint", || ckpt(h, 1).is_file());
+    drop(terminal);
+    signal(&child, libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(50));
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(129),
+        "stopped by SIGHUP: {:?}",
+        out.status
+    );
+    assert_stopped_files(h);
+    resume(h);
+}
+
+/// The run's stderr is a pipe whose reader is gone (`2>&1 | tee log`, the tee
+/// stopped by the same Ctrl-C or group SIGTERM): SIGTERM still stops it
+/// cleanly (143; not killed by SIGPIPE, 141, when it writes its stop messages).
+fn stopped_with_its_stderr_a_closed_pipe(p: &Path) {
+    let mut child = spawn(&run_args(p));
+    wait_for("a checkpoint", || ckpt(p, 1).is_file());
+    drop(child.stderr.take());
+    signal(&child, libc::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "closed stderr: {status:?}");
+    assert_stopped_files(p);
+    resume(p);
+}
+
+/// Under `nohup` (SIGHUP ignored) a SIGHUP changes nothing: the run finishes.
+fn hangup_ignored_under_nohup(n: &Path) {
+    let mut cmd = metarl();
+    cmd.args(run_args(n))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    wait_for("a checkpoint", || ckpt(n, 1).is_file());
+    signal(&child, libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "under nohup: {}", stderr(&out));
 }
 
 /// Everything of a trained seed but the timing.

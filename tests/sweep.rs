@@ -4,7 +4,7 @@
 //! tests/slurm/sweep_on_slurm.sh, which .ci/run runs after `make test`.)
 
 use metarl::record::{col_str, col_u64, read_parquet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
@@ -373,12 +373,33 @@ fn manifest_resumed(cell: &Path) -> bool {
 /// A cell's `files` against a plain `metarl run s4_two_step --profile quick`
 /// with the same overrides (`sets`), into `d/plain`.
 fn assert_is_plain_run(d: &Path, cell: &Path, plain: &str, sets: &[&str], files: &[&str]) {
+    assert_same_as_plain(cell, spawn_plain_run(d, plain, sets), files);
+}
+
+/// Start the plain run of `assert_is_plain_run` (it may run beside other work).
+fn spawn_plain_run(d: &Path, plain: &str, sets: &[&str]) -> (std::process::Child, PathBuf) {
     let mut args = vec!["run", "s4_two_step", "--profile", "quick"];
     for set in sets {
         args.extend(["--set", set]);
     }
     args.extend(["--threads", "1", "--out", plain, "--quiet"]);
-    let out = metarl(d, &args);
+    let child = Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args(&args)
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, d.join(plain))
+}
+
+/// A cell's `files` against a plain run started by `spawn_plain_run`.
+fn assert_same_as_plain(
+    cell: &Path,
+    (child, plain): (std::process::Child, PathBuf),
+    files: &[&str],
+) {
+    let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -386,7 +407,7 @@ fn assert_is_plain_run(d: &Path, cell: &Path, plain: &str, sets: &[&str], files:
     );
     for f in files {
         assert!(
-            std::fs::read(cell.join(f)).unwrap() == std::fs::read(d.join(plain).join(f)).unwrap(),
+            std::fs::read(cell.join(f)).unwrap() == std::fs::read(plain.join(f)).unwrap(),
             "{f} of {} differs from the plain run",
             cell.display()
         );
@@ -412,6 +433,25 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
         "--threads",
         "1",
     ];
+
+    // The plain runs each cell must equal in the end, made meanwhile: the
+    // scenarios below run one cell on one thread at a time.
+    let plains: Vec<_> = [(0, "12"), (1, "16"), (2, "20")]
+        .iter()
+        .map(|(i, hidden)| {
+            let hidden = format!("agent.hidden={hidden}");
+            spawn_plain_run(
+                d,
+                &format!("plain_{i}"),
+                &[
+                    "seeds.count=2",
+                    "training.episodes=3200",
+                    "training.checkpoint_every=2",
+                    &hidden,
+                ],
+            )
+        })
+        .collect();
 
     // (a) Ctrl-C at a terminal: SIGINT to the whole process group, the sweep
     // and its cell; the stop the sweep passes on does not count as the cell's
@@ -515,19 +555,11 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2 finished, 1 to run"), "{err}");
-    for (i, hidden) in [(0, "12"), (1, "16"), (2, "20")] {
+    for (i, plain) in plains.into_iter().enumerate() {
         assert!(manifest_resumed(&cell(i)), "cell {i} was not resumed");
-        let hidden = format!("agent.hidden={hidden}");
-        assert_is_plain_run(
-            d,
+        assert_same_as_plain(
             &cell(i),
-            &format!("plain_{i}"),
-            &[
-                "seeds.count=2",
-                "training.episodes=3200",
-                "training.checkpoint_every=2",
-                &hidden,
-            ],
+            plain,
             &[
                 "trials.parquet",
                 "outcomes.json",
