@@ -231,6 +231,10 @@ fn assert_same_results(reference: &Path, resumed: &Path) {
     assert!(!resumed.join("run.lock").exists());
 }
 
+/// An interruption scenario: interrupts a run in the given directory and
+/// finishes it with `--resume`.
+type Scenario = fn(&Path);
+
 /// Each scenario interrupts its own run in its own directory and finishes it
 /// with `--resume`; the results are compared with the uninterrupted run's at
 /// the end. The scenarios are independent, so they run side by side (each run
@@ -239,7 +243,7 @@ fn assert_same_results(reference: &Path, resumed: &Path) {
 fn interrupted_runs_resume_to_the_uninterrupted_results() {
     let t = tempfile::tempdir().unwrap();
     let reference = t.path().join("reference");
-    let scenarios: [(&str, fn(&Path)); 6] = [
+    let scenarios: [(&str, Scenario); 6] = [
         ("sigint", stopped_by_sigint),
         ("twice", stopped_by_a_second_sigint),
         ("sigkill", killed_then_stopped_during_the_resume),
