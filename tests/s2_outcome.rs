@@ -10,7 +10,15 @@
 //! own standard errors, is about 0.002 (the α-recovery test checks that those
 //! standard errors match the spread of replicate fits). The test asks for a
 //! difference of more than twice that standard error on each seed, so a network
-//! with no adaptation (a difference of 0 ± 0.002) fails it.
+//! whose α does not differ between blocks (0 ± 0.002) fails it.
+//!
+//! What it does not show: a learner that infers no volatility but updates more
+//! after surprises (the fixed-hazard Bayesian reference learner) passes it too,
+//! with a larger difference (0.020 in the default run; README, Simulation 2).
+//! The test guards the paper's effect as the pre-registered check defines it.
+//! The checks that need a volatility estimate (decoding and volatility units)
+//! are too weak at this budget to assert on each seed (decoding accuracy above
+//! the shuffled null by 0.007 and 0.030, no volatility unit on either seed).
 
 mod common;
 
@@ -25,6 +33,7 @@ fn learning_rate_is_higher_in_volatile_blocks() {
         diff.per_seed, se.per_seed
     );
     assert_eq!(diff.per_seed.len(), 2);
+    assert_eq!(se.per_seed.len(), 2);
     for (d, s) in diff.per_seed.iter().zip(&se.per_seed) {
         assert!(*s > 0.0 && *s < 0.01, "standard error {s}");
         assert!(

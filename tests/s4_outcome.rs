@@ -2,11 +2,15 @@
 //! 1 and 2 with the default training budget, 100 test episodes) and asserts the
 //! paper's qualitative effect with a margin.
 //!
-//! Why the margins are robust: a network without the model-based pattern has a
-//! model-based index of 0 ± 0.02 (sampling error of four stay probabilities over
-//! ~10,000 test trials); the default 8-seed run's smallest per-seed index is 0.61.
-//! The test asks for > 0.25 on every seed: more than 10 standard errors above
-//! chance and well below what a trained network reaches.
+//! Why the margins are robust: the model-based index of a random chooser is
+//! 0 ± 0.03, but a pure model-free learner's is positive too (0.29 to 0.42 per
+//! seed for the reference learners of experiments/s4_two_step.toml: its cached
+//! values correlate with the transition type). So the test asks for the paper's
+//! target, an index of at least 0.5, on every seed (at this budget 0.65 and
+//! 0.71; the default 8-seed run's smallest per-seed index is 0.61), and for
+//! the four lag-1 regression weights with the model-based signs, beyond ±0.5
+//! (at this budget every one is beyond ±1.9): the two uncommon-transition
+//! weights are what only a model-based learner gets right.
 
 mod common;
 
@@ -18,7 +22,7 @@ fn two_step_network_is_model_based_with_frozen_weights() {
     println!("model-based index per seed: {:?}", mb.per_seed);
     assert_eq!(mb.per_seed.len(), 2);
     assert!(
-        mb.per_seed.iter().all(|&v| v > 0.25),
+        mb.per_seed.iter().all(|&v| v >= 0.5),
         "model-based index {:?}",
         mb.per_seed
     );
@@ -30,6 +34,7 @@ fn two_step_network_is_model_based_with_frozen_weights() {
         ("lag1_common_unrewarded", -1.0),
     ] {
         let w = m(name);
+        assert_eq!(w.per_seed.len(), 2);
         assert!(
             w.per_seed.iter().all(|&v| v * sign > 0.5),
             "{name}: {:?}",

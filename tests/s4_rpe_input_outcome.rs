@@ -4,8 +4,11 @@
 //! budget, 100 test episodes) and asserts that the network that receives the
 //! critic's RPE instead of the reward is still model-based with frozen weights.
 //!
-//! Margins as in tests/s4_outcome.rs: without the model-based pattern the index
-//! is 0 ± 0.02; the default 8-seed run's smallest per-seed index is 0.65.
+//! Margins as in tests/s4_outcome.rs: the paper's target index of at least 0.5
+//! on every seed (pure model-free learners reach 0.29 to 0.42; at this budget
+//! 0.62 and 0.69; the default 8-seed run's smallest per-seed index is 0.65) and
+//! the four lag-1 weights with the model-based signs beyond ±0.5 (at this
+//! budget every one is beyond ±2.1).
 
 mod common;
 
@@ -17,13 +20,26 @@ fn rpe_input_network_is_model_based_with_frozen_weights() {
     println!("model-based index per seed: {:?}", mb.per_seed);
     assert_eq!(mb.per_seed.len(), 2);
     assert!(
-        mb.per_seed.iter().all(|&v| v > 0.25),
+        mb.per_seed.iter().all(|&v| v >= 0.5),
         "model-based index {:?}",
         mb.per_seed
     );
-    // The uncommon-rewarded lag-1 weight is what separates model-based from
-    // model-free choices (README, Simulation 4): negative on every seed.
-    let w = m("lag1_uncommon_rewarded");
-    assert!(w.per_seed.iter().all(|&v| v < -0.5), "{:?}", w.per_seed);
+    // Lag-1 regression weights have the model-based signs on every seed; the
+    // two uncommon-transition ones separate model-based from model-free
+    // choices (README, Simulation 4).
+    for (name, sign) in [
+        ("lag1_common_rewarded", 1.0),
+        ("lag1_uncommon_unrewarded", 1.0),
+        ("lag1_uncommon_rewarded", -1.0),
+        ("lag1_common_unrewarded", -1.0),
+    ] {
+        let w = m(name);
+        assert_eq!(w.per_seed.len(), 2);
+        assert!(
+            w.per_seed.iter().all(|&v| v * sign > 0.5),
+            "{name}: {:?}",
+            w.per_seed
+        );
+    }
     assert!(m("reward_per_trial").per_seed.iter().all(|&v| v > 0.6));
 }
