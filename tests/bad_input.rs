@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn metarl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metarl"))
         .args(args)
@@ -146,22 +148,24 @@ fn one_writer_per_run_directory() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("run");
     // A long run holds the directory.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_metarl"))
-        .args([
-            "run",
-            "s4_two_step",
-            "--seeds",
-            "1",
-            "--episodes",
-            "10000000",
-            "--quiet",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .spawn()
-        .unwrap();
+    let mut child = common::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_metarl"))
+            .args([
+                "run",
+                "s4_two_step",
+                "--seeds",
+                "1",
+                "--episodes",
+                "10000000",
+                "--quiet",
+            ])
+            .arg("--out")
+            .arg(&dir)
+            .spawn()
+            .unwrap(),
+    );
     let lock = dir.join("run.lock");
-    for _ in 0..200 {
+    for _ in 0..1200 {
         if lock.is_file() {
             break;
         }
@@ -170,11 +174,11 @@ fn one_writer_per_run_directory() {
     assert!(lock.is_file(), "the run did not take the lock");
     let d = dir.to_str().unwrap();
     let err = refused(&["run", "s4_two_step", "--out", d, "--force", "--quiet"]);
-    assert!(err.contains(&format!("pid {}", child.id())), "{err}");
+    assert!(err.contains(&format!("pid {}", child.0.id())), "{err}");
     refused(&["analyze", d]);
     // Killed: its lock is stale and does not block the next run.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     assert!(lock.is_file(), "a killed run leaves its lock behind");
     let out = metarl(&[
         "run",

@@ -20,6 +20,7 @@
 //!   learner blind to the training family would train two equal networks.
 //!   (The paper's 0.25/0.75 version of the family effect is not asserted: it is
 //!   not significant at this budget, see README.)
+//!
 //! The correlated-trained network must encode p_L: |r| of the first principal
 //! component of its state at the last trial with p_L above 0.5 (a network that
 //! ignored its outcomes would have |r| ≈ 0, ± 0.1 over 100 episodes).

@@ -334,8 +334,8 @@ fn stopped_by_a_second_sigint(c: &Path) {
         .unwrap();
     wait_for("a checkpoint", || ckpt(c, 1).is_file());
     signal(&child, libc::SIGINT);
-    // Time for the first signal to be delivered (two pending SIGINTs merge into one).
-    std::thread::sleep(Duration::from_secs(1));
+    // The first signal delivered before the second (two pending SIGINTs merge into one).
+    common::wait_until_delivered(child.id(), libc::SIGINT);
     let second = Instant::now();
     signal(&child, libc::SIGINT);
     let out = child.wait_with_output().unwrap();
@@ -369,8 +369,9 @@ fn killed_then_stopped_during_the_resume(b: &Path) {
 }
 
 /// A hang-up: the terminal that is the run's stderr closes (every write to it
-/// now fails), then SIGHUP twice, 50 ms apart (a dropped ssh session: from the
-/// shell, then from the kernel), during a stop that takes 1 s (test hook). The
+/// now fails), then SIGHUP twice, the second once the first is delivered (a
+/// dropped ssh session: from the shell, then from the kernel, milliseconds
+/// apart), during a stop that takes 1 s (test hook). The
 /// run stops cleanly all the same (129: the second SIGHUP does not exit at once
 /// as a second Ctrl-C would) and resumes.
 fn hung_up_with_its_terminal_closed(h: &Path) {
@@ -379,7 +380,7 @@ fn hung_up_with_its_terminal_closed(h: &Path) {
     wait_for("a checkpoint", || ckpt(h, 1).is_file());
     drop(terminal);
     signal(&child, libc::SIGHUP);
-    std::thread::sleep(Duration::from_millis(50));
+    common::wait_until_delivered(child.id(), libc::SIGHUP);
     signal(&child, libc::SIGHUP);
     let out = child.wait_with_output().unwrap();
     assert_eq!(

@@ -241,13 +241,17 @@ fn a_bad_override_is_refused_before_any_work() {
 
     // A cell that another live metarl process holds: refused, and no FAILED
     // file (it would hide the cell's result once the other process finishes).
-    let mut holder = Command::new("bash")
-        .args(["-c", "exec -a metarl-holder sleep 60"])
-        .spawn()
-        .unwrap();
+    // (It holds until killed below, or when the test fails, by the guard.)
+    let holder = common::KillOnDrop(
+        Command::new("bash")
+            .args(["-c", "exec -a metarl-holder sleep infinity"])
+            .spawn()
+            .unwrap(),
+    );
+    let holder_pid = holder.0.id();
     // Until bash has exec'd, the holder's command line does not name metarl yet.
     wait_until("the holder's command line", || {
-        std::fs::read(format!("/proc/{}/cmdline", holder.id()))
+        std::fs::read(format!("/proc/{}/cmdline", holder_pid))
             .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with("metarl-holder"))
     });
     let held = d.join("runs/sweeps/tiny/cells/cell_0000");
@@ -255,14 +259,14 @@ fn a_bad_override_is_refused_before_any_work() {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     std::fs::write(
         held.join("run.lock"),
-        format!("{} {}", holder.id(), host.trim()),
+        format!("{} {}", holder_pid, host.trim()),
     )
     .unwrap();
     let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "0"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&format!("another metarl process (pid {})", holder.id())),
+        err.contains(&format!("another metarl process (pid {})", holder_pid)),
         "{err}"
     );
     assert!(!held.join("FAILED").exists());
@@ -272,8 +276,7 @@ fn a_bad_override_is_refused_before_any_work() {
         &["sweep", "run", "ok.toml", "--jobs", "2", "--threads", "1"],
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    drop(holder);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains("cell 0 (agent.hidden=8, training.learning_rate=0.002) busy")
@@ -538,7 +541,8 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
     wait_until("cell 2's lock", || cell_lock(&child));
     let cell_pid = lock_pid(&cell(2)).unwrap();
     kill(child.id() as i32, libc::SIGINT);
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // The first signal delivered before the second (two pending SIGINTs merge into one).
+    common::wait_until_delivered(child.id(), libc::SIGINT);
     let second = std::time::Instant::now();
     kill(child.id() as i32, libc::SIGINT);
     // The cell shares the sweep's stderr: reading it to its end waits for both.

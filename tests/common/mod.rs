@@ -53,3 +53,41 @@ pub fn with_default_stop_signals(cmd: &mut std::process::Command) -> &mut std::p
         })
     }
 }
+
+/// Wait (at most 60 s) until the signal `sig` sent to process `pid` is no
+/// longer pending in it, i.e. its handler has run: a second signal sent after
+/// this is a second signal, not merged with the first (as it may be when the
+/// process was not scheduled in between, e.g. on a loaded machine).
+pub fn wait_until_delivered(pid: u32, sig: i32) {
+    let bit = 1u64 << (sig - 1);
+    let start = std::time::Instant::now();
+    loop {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+            return; // the process has ended
+        };
+        let pending = status
+            .lines()
+            .filter(|l| l.starts_with("ShdPnd:") || l.starts_with("SigPnd:"))
+            .map(|l| u64::from_str_radix(l.split_whitespace().nth(1).unwrap_or("0"), 16).unwrap())
+            .fold(0, |a, b| a | b);
+        if pending & bit == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "signal {sig} still pending in {pid}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// A child process killed when this goes out of scope, also when an assertion
+/// fails first: no long run or holder process is left behind by a failed test.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
