@@ -203,10 +203,11 @@ fn analytic(f: &Fixture) -> (Params, Vec<f64>) {
     (grad, adv)
 }
 
-/// The RPE-input agent's production gradients (network, critic) and the
-/// critic's values: the network's loss with the critic's baseline and no value
-/// term, and the critic's value loss, as `train::Trainer::update` computes them.
-fn analytic_rpe(f: &Fixture) -> (Params, Params, Vec<f64>) {
+/// The RPE-input agent's production gradients (network, critic), the critic's
+/// values and the advantages (returns − critic values): the network's loss with
+/// the critic's baseline and no value term, and the critic's value loss, as
+/// `train::Trainer::update` computes them.
+fn analytic_rpe(f: &Fixture) -> (Params, Params, Vec<f64>, Vec<f64>) {
     let mut ws = forward(&f.params, f);
     let mut cws = CriticWorkspace::new(&f.critic, B, T);
     for t in 0..T {
@@ -242,8 +243,11 @@ fn analytic_rpe(f: &Fixture) -> (Params, Params, Vec<f64>) {
         CRITIC_COST,
         &mut cgrad,
     );
-    let values = cws.values()[..T * B].iter().map(|&v| v as f64).collect();
-    (grad, cgrad, values)
+    let values: Vec<f64> = cws.values()[..T * B].iter().map(|&v| v as f64).collect();
+    let adv = (0..T * B)
+        .map(|r| bufs.returns[r] as f64 - values[r])
+        .collect();
+    (grad, cgrad, values, adv)
 }
 
 /// The RPE-input agent's trained tensors by name: the network's LSTM and policy
@@ -904,7 +908,7 @@ fn state_is_reset_at_each_episode_start() {
 #[test]
 fn rpe_input_agent_backprop_matches_the_f64_reference_on_every_element() {
     let f = fixture();
-    let (grad, cgrad, _) = analytic_rpe(&f);
+    let (grad, cgrad, _, _) = analytic_rpe(&f);
     let base = rpe_tensors(&f.params, &f.critic);
     let adv = reference_critic_advantages(&base, &f);
     let loss = |p: &Tensors| reference_loss_rpe(p, &f, &adv);
@@ -917,7 +921,7 @@ fn rpe_input_agent_backprop_matches_the_f64_reference_on_every_element() {
 #[test]
 fn rpe_input_agent_backprop_matches_the_f64_reference_in_random_directions() {
     let f = fixture();
-    let (grad, cgrad, _) = analytic_rpe(&f);
+    let (grad, cgrad, _, _) = analytic_rpe(&f);
     let base = rpe_tensors(&f.params, &f.critic);
     let adv = reference_critic_advantages(&base, &f);
     let loss = |p: &Tensors| reference_loss_rpe(p, &f, &adv);
@@ -947,27 +951,29 @@ fn rpe_input_agent_every_tensor_moves_the_reference_loss() {
             "the RPE-input reference loss does not depend on `{name}`"
         );
     }
-    let (_, _, values) = analytic_rpe(&f);
+    let (_, _, values, prod_adv) = analytic_rpe(&f);
     let critic = reference_network(&base, "critic.", &f.xc);
-    let ret = reference_returns(&f);
+    let mut masked = 0;
     for row in 0..T * B {
         assert!(
             (values[row] - critic[row].value).abs() < 1e-5,
             "row {row}: critic value"
         );
         if f.mask[row] > 0.0 {
+            masked += 1;
             assert!(
-                (ret[row] - values[row] - adv[row]).abs() < 1e-5,
-                "row {row}: advantage"
+                (prod_adv[row] - adv[row]).abs() < 1e-5,
+                "row {row}: advantage (production returns − critic values against the reference)"
             );
         }
     }
+    assert!(masked > 0);
 }
 
 #[test]
 fn rpe_input_agent_network_value_head_gets_no_gradient() {
     let f = fixture();
-    let (grad, cgrad, _) = analytic_rpe(&f);
+    let (grad, cgrad, _, _) = analytic_rpe(&f);
     assert!(grad.w_v.iter().chain(grad.b_v.iter()).all(|&g| g == 0.0));
     // The critic has no policy head, and its value head gets gradient.
     assert!(cgrad.w_pi.is_empty() && cgrad.b_pi.is_empty());
@@ -979,7 +985,7 @@ fn rpe_input_agent_network_value_head_gets_no_gradient() {
 #[test]
 fn the_critic_advantage_is_the_discounted_sum_of_its_rpes() {
     let f = fixture();
-    let (_, _, v) = analytic_rpe(&f);
+    let (_, _, v, _) = analytic_rpe(&f);
     let ret = reference_returns(&f);
     let g = HYPER.gamma as f64;
     for (b, &len) in LENGTHS.iter().enumerate() {

@@ -117,12 +117,26 @@ fn broken_run_directories_are_refused_with_one_line() {
                     );
                 }
             }
-            // check reports the broken run as a failure (exit 1), naming it.
+            // check reports the broken run as a failure (exit 1), naming it;
+            // it reads outcomes.json only, so a damaged trials.parquet leaves
+            // its verdict as on the intact run.
             let out = metarl(&["check", d.to_str().unwrap()]);
             if file != "trials.parquet" {
                 assert_eq!(out.status.code(), Some(1), "check with {how_name} {file}");
                 let text = String::from_utf8_lossy(&out.stdout);
                 assert!(text.contains("FAIL"), "{text}");
+            } else {
+                let intact = metarl(&["check", ok.to_str().unwrap()]);
+                assert_eq!(
+                    out.status.code(),
+                    intact.status.code(),
+                    "check with {how_name} {file}"
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout).replace(d.to_str().unwrap(), "RUN"),
+                    String::from_utf8_lossy(&intact.stdout).replace(ok.to_str().unwrap(), "RUN"),
+                    "check with {how_name} {file}"
+                );
             }
         }
     }

@@ -29,8 +29,7 @@ fn every_reference_agent_gets_the_results_written_down_for_it() {
             let exp = experiments::find(&cfg.experiment.analysis).unwrap();
             let refs = exp.references(&cfg).unwrap();
             if refs.is_empty() {
-                eprintln!("note: {name} has no reference agents yet");
-                return vec![];
+                return vec![format!("{name} has no reference agents")];
             }
             let mut problems = vec![];
             // Every check has an expectation for every agent, and every
@@ -101,9 +100,8 @@ fn the_references_of_each_experiment_pass_and_fail_each_check() {
         let cfg = experiments::load(name, None).unwrap().config;
         let exp = experiments::find(&cfg.experiment.analysis).unwrap();
         let refs = exp.references(&cfg).unwrap();
-        if refs.is_empty() {
-            continue;
-        }
+        assert!(!refs.is_empty(), "{name} has no reference agents");
+        assert!(!cfg.checks.is_empty(), "{name} has no checks");
         for c in &cfg.checks {
             let expect: Vec<_> = refs
                 .iter()

@@ -106,7 +106,6 @@ fn each_phase_shows_its_own_pool_at_the_recorded_sides() {
                 for _ in 0..cfg.image_steps {
                     task.observe(&mut obs);
                     assert_eq!(obs[2 * p], 0.0);
-                    let before = lat.clone();
                     task.step(0, &mut rng, &mut lat);
                     for (k, name) in ["left_image", "right_image"].iter().enumerate() {
                         let img = pools.image(from_test, lat[latent(name)] as usize);
@@ -119,7 +118,6 @@ fn each_phase_shows_its_own_pool_at_the_recorded_sides() {
                         }
                     }
                     assert_eq!(lat[latent("test_pool")], from_test as u8 as f64);
-                    let _ = before;
                 }
             }
         }
