@@ -93,6 +93,7 @@ fn controls_run_end_to_end_and_reuse_finished_cells() {
 
     // A second call reuses every finished cell (same config) with the same numbers.
     let again = controls::run_experiment(&opts).unwrap();
+    assert!(!r.rows.is_empty() && r.rows.len() == again.rows.len());
     for (a, b) in r.rows.iter().zip(&again.rows) {
         assert_eq!(a.estimate.per_seed, b.estimate.per_seed);
         // Reused: the first run's time (as read back from controls.json).

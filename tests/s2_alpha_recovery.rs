@@ -97,6 +97,7 @@ fn alpha_recovery_on_the_test_schedule() {
         };
         for (a_s, a_v) in [(0.1, 0.4), (0.1, 0.1), (0.4, 0.4)] {
             let fits = fit_chooser(a_s, a_v, 5.0, volatile_first, seed);
+            assert_eq!(fits.len(), 4, "one fit per block");
             for (b, f) in fits.iter().enumerate() {
                 let truth = if kinds[b] { a_v } else { a_s };
                 assert!(

@@ -535,7 +535,9 @@ mod tests {
 
     #[test]
     fn renders_png_and_svg() {
-        let dir = std::env::temp_dir().join(format!("f1_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("f1");
         render(&synthetic(), &stem).unwrap();
         for ext in ["png", "svg"] {
@@ -543,7 +545,6 @@ mod tests {
             let len = std::fs::metadata(&path).unwrap().len();
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -285,7 +285,9 @@ mod tests {
             choice_weights: (1..=15).map(|k| est(-0.5 / k as f64)).collect(),
             reference_lag1_reward: Some(1.25),
         };
-        let dir = std::env::temp_dir().join(format!("s1_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("s1");
         render(&data, &stem).unwrap();
         for ext in ["png", "svg"] {
@@ -293,6 +295,5 @@ mod tests {
             let len = std::fs::metadata(&path).unwrap().len();
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -514,7 +514,9 @@ mod tests {
             pca_decoder_accuracy: 0.985,
             pca,
         };
-        let dir = std::env::temp_dir().join(format!("s3_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("s3");
         render(&data, &stem).unwrap();
         for ext in ["png", "svg"] {
@@ -522,6 +524,5 @@ mod tests {
             let len = std::fs::metadata(&path).unwrap().len();
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

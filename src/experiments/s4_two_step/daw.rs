@@ -340,6 +340,7 @@ mod tests {
             };
             let a = learner_rpes(&trials, &p, 0.8, 0.9);
             let b = super::super::learner_rpes(&trials, mb, 0.3, 0.5, 0.8, 0.9);
+            assert!(!a.is_empty() && a.len() == b.len());
             for (x, y) in a.iter().zip(&b) {
                 assert!((x.0 - y.0).abs() < 1e-12 && (x.1 - y.1).abs() < 1e-12);
             }

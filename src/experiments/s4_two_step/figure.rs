@@ -317,7 +317,9 @@ mod tests {
 
     #[test]
     fn renders_png_and_svg() {
-        let dir = std::env::temp_dir().join(format!("s4_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("s4");
         render(&synthetic(), &stem).unwrap();
         for ext in ["png", "svg"] {
@@ -326,6 +328,5 @@ mod tests {
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
         assert!(!dir.join("s4.tmp.png").exists() && !dir.join("s4.svg.tmp").exists());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -297,7 +297,9 @@ mod tests {
             maximal_criterion: "trial 1 within 40–60% …".into(),
             sheet,
         };
-        let dir = std::env::temp_dir().join(format!("s5_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("s5");
         render(&data, &stem, 8).unwrap();
         for ext in ["png", "svg"] {
@@ -305,6 +307,5 @@ mod tests {
             let len = std::fs::metadata(&path).unwrap().len();
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -176,7 +176,9 @@ mod tests {
             ],
             curves: vec![],
         };
-        let dir = std::env::temp_dir().join(format!("s6_figure_test_{}", std::process::id()));
+        // Removed when the test ends, also when it fails.
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let stem = dir.join("s6");
         render(&data, &stem).unwrap();
         for ext in ["png", "svg"] {
@@ -184,6 +186,5 @@ mod tests {
             let len = std::fs::metadata(&path).unwrap().len();
             assert!(len > 10_000, "{} is only {len} bytes", path.display());
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
