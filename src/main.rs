@@ -488,9 +488,8 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
             threads,
             quiet,
         } => {
-            if threads == Some(0) || jobs == 0 {
-                bail!("--threads and --jobs must be at least 1");
-            }
+            check_parallelism("--threads", threads)?;
+            check_parallelism("--jobs", Some(jobs))?;
             let sw = sweep::Sweep::load(&file)?;
             // A stopped cell keeps its checkpoints; `sweep run` continues it.
             // (Also ignores SIGPIPE: a closed stderr must not kill the sweep or a cell.)
@@ -615,6 +614,21 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
     }
 }
 
+/// Refuse a `--threads` or `--jobs` of 0, or of more than 4 × this machine's
+/// cores: more threads only wait (results do not depend on the count), and a
+/// mistyped 100000 would start that many threads.
+fn check_parallelism(flag: &str, n: Option<usize>) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    match n {
+        Some(0) => bail!("{flag} must be at least 1"),
+        Some(n) if n > 4 * cores => bail!(
+            "{flag} {n} is more than 4 × this machine's {cores} cores; results do not depend \
+             on it, so use at most {cores}"
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The command line, or a usage error as one line (clap's own text spreads a
 /// usage error over several lines; help and version print as usual).
 fn parse_cli() -> Result<Cli> {
@@ -702,9 +716,7 @@ fn main_inner() -> Result<bool> {
                 .iter()
                 .map(|s| config::Override::parse(s))
                 .collect::<Result<Vec<_>>>()?;
-            if threads == Some(0) {
-                bail!("--threads must be at least 1");
-            }
+            check_parallelism("--threads", threads)?;
             install_interrupt()?;
             if let Some(dir) = resume {
                 let dir = run::resume(&dir, threads, quiet)?;
@@ -791,9 +803,7 @@ fn main_inner() -> Result<bool> {
             force,
             quiet,
         } => {
-            if threads == Some(0) {
-                bail!("--threads must be at least 1");
-            }
+            check_parallelism("--threads", threads)?;
             // A stopped control keeps its checkpoints; the same command continues it.
             install_interrupt()?;
             let names: Vec<String> = match experiment {

@@ -386,6 +386,8 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
             &["training.batch", "at least 1"],
         ),
         (&["--threads", "0"], &["--threads"]),
+        // A mistyped thread count would start that many threads.
+        (&["--threads", "100000"], &["--threads 100000", "cores"]),
         (&["--set", "agent.hidden=-1"], &["agent.hidden"]),
         (&["--set", "agent.hiden=3"], &["hiden"]),
         (&["--set", "training.optimizer=sgd"], &["sgd", "rmsprop"]),

@@ -189,6 +189,16 @@ fn a_bad_override_is_refused_before_any_work() {
         );
         assert!(!d.join("runs").exists(), "nothing may be written: {key}");
     }
+    // A mistyped number of jobs would start that many threads.
+    std::fs::write(d.join("ok.toml"), SWEEP).unwrap();
+    let out = metarl(d, &["sweep", "run", "ok.toml", "--jobs", "100000"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--jobs 100000") && err.contains("cores"),
+        "{err}"
+    );
+    assert!(!d.join("runs").exists(), "nothing may be written: --jobs");
     // A plot of a key that is not swept, or of a metric the analysis lacks.
     std::fs::write(
         d.join("bad.toml"),
