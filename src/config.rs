@@ -373,6 +373,9 @@ pub struct AnalysisConfig {
     pub settings: toml::Table,
 }
 
+/// The fewest bootstrap resamples `analysis.bootstrap` may ask for.
+pub const MIN_BOOTSTRAP: usize = 100;
+
 fn default_bootstrap() -> usize {
     10_000
 }
@@ -775,6 +778,14 @@ impl Config {
         }
         let tr = &self.training;
         validate::positive("training.batch", tr.batch)?;
+        // Far beyond any budget (10^12 episodes is years of training); a larger
+        // number is a typo, and u64-sized ones do not survive config.toml.
+        if tr.episodes > 1_000_000_000_000 {
+            bail!(
+                "key `training.episodes` = {}: must be at most 10^12",
+                tr.episodes
+            );
+        }
         if tr.batch > 256 {
             bail!("key `training.batch` = {}: must be at most 256", tr.batch);
         }
@@ -839,6 +850,15 @@ impl Config {
             }
         }
         validate::positive("seeds.count", self.seeds.count)?;
+        // Every check compares a 95% interval with its target: with no or few
+        // resamples the interval collapses towards the mean and checks flip.
+        if self.analysis.bootstrap < MIN_BOOTSTRAP {
+            bail!(
+                "key `analysis.bootstrap` = {}: must be at least {MIN_BOOTSTRAP} (the resamples of every \
+                 95% confidence interval; fewer make the intervals, and the checks on them, meaningless)",
+                self.analysis.bootstrap
+            );
+        }
         if let Some(c) = &self.controls {
             c.validate()?;
         }

@@ -804,6 +804,10 @@ fn main_inner() -> Result<bool> {
             quiet,
         } => {
             check_parallelism("--threads", threads)?;
+            // As controls.episodes in the TOML: 0 would make "main" untrained too.
+            if episodes == Some(0) {
+                bail!("--episodes must be at least 1 (the untrained control is the cell without training)");
+            }
             // A stopped control keeps its checkpoints; the same command continues it.
             install_interrupt()?;
             let names: Vec<String> = match experiment {

@@ -718,7 +718,7 @@ pub fn train_seed_resumable(
         _ => Progress {
             update: 0,
             snapshots: vec![],
-            curve: Vec::with_capacity(n_updates),
+            curve: Vec::with_capacity(n_updates.min(1 << 16)),
             env_steps: 0,
             trials: 0,
             seconds: 0.0,

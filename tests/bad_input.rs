@@ -385,6 +385,14 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
             &["--set", "training.batch=0"],
             &["training.batch", "at least 1"],
         ),
+        (
+            &["--set", "analysis.bootstrap=0"],
+            &["analysis.bootstrap", "at least 100"],
+        ),
+        (
+            &["--episodes", "18446744073709551615"],
+            &["training.episodes", "at most"],
+        ),
         (&["--threads", "0"], &["--threads"]),
         // A mistyped thread count would start that many threads.
         (&["--threads", "100000"], &["--threads 100000", "cores"]),
@@ -406,6 +414,10 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
         }
         assert!(!out.exists(), "{extra:?}: work started");
     }
+    // The controls' training budget: 0 would make "main" untrained too.
+    let err = refused(&["controls", "s4_two_step", "--episodes", "0", "--out", o]);
+    assert!(err.contains("--episodes"), "{err}");
+    assert!(!out.exists(), "controls --episodes 0: work started");
     // An experiment that does not exist, with the closest name suggested.
     for (cmd, name, close) in [
         ("run", "s4_two_stpe", "s4_two_step"),
