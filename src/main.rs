@@ -249,17 +249,26 @@ fn local_experiment_files() -> Vec<PathBuf> {
 }
 
 fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
-    let dirs = if dirs.is_empty() {
+    // Without directories: runs/<name> of every shipped experiment, which must
+    // hold a run of that experiment.
+    let dirs: Vec<(PathBuf, Option<&str>)> = if dirs.is_empty() {
         config::shipped()
             .iter()
-            .map(|(name, _)| Path::new("runs").join(name))
+            .map(|(name, _)| (Path::new("runs").join(name), Some(*name)))
             .collect()
     } else {
-        dirs
+        dirs.into_iter().map(|d| (d, None)).collect()
     };
     let mut all_passed = true;
-    for dir in dirs {
+    for (dir, expected) in dirs {
         let result = run::run_config(&dir).and_then(|cfg| {
+            if let Some(name) = expected.filter(|n| *n != cfg.experiment.name) {
+                bail!(
+                    "{} holds a run of `{}`, not of `{name}`",
+                    dir.display(),
+                    cfg.experiment.name
+                );
+            }
             let outcomes = run::run_outcomes(&dir, &cfg)?;
             let results = checks::evaluate(&cfg.checks, &outcomes);
             Ok((cfg, results, outcomes.failed_seeds))

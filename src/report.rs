@@ -190,6 +190,15 @@ pub fn entry(name: &str, dir: &Path) -> Entry {
             return e;
         }
     };
+    // runs/<name> must hold a run of <name>, or its rows would stand in another's place.
+    if cfg.experiment.name != name {
+        e.error = Some(format!(
+            "{} holds a run of `{}`, not of `{name}`",
+            dir.display(),
+            cfg.experiment.name
+        ));
+        return e;
+    }
     (e.title, e.paper_figure, e.claim) = meta(&cfg);
     e.failed_seeds = outcomes.failed_seeds.clone();
     e.checks = checks::evaluate(&cfg.checks, &outcomes);

@@ -560,3 +560,32 @@ fn every_damaged_run_file_given_to_every_command() {
         }
     }
 }
+
+/// `check` and `report --all` without directories read runs/<name>: a run of
+/// another experiment there is an error naming both, not a row in its place.
+#[test]
+fn a_run_of_another_experiment_in_runs_name_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    tiny_run(&t.path().join("runs/s4_two_step"), "s1_reward_history");
+    let in_dir = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
+            .args(args)
+            .current_dir(t.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let wrong = "holds a run of `s1_reward_history`, not of `s4_two_step`";
+    let (code, text) = in_dir(&["check"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains(wrong), "{text}");
+    let (code, text) = in_dir(&["report", "--all", "--out", "rep"]);
+    assert_eq!(code, Some(1), "{text}");
+    let md = std::fs::read_to_string(t.path().join("rep/REPRODUCTION.md")).unwrap();
+    assert!(md.contains(wrong), "{md}");
+}
