@@ -580,6 +580,20 @@ fn now_unix() -> u64 {
 /// run is unfinished; removed when it finishes.
 pub const RESUME_DIR: &str = "checkpoints/resume";
 
+/// What to do about a run directory whose results are missing or unreadable:
+/// continue it if it was stopped before it finished (its checkpoints stay
+/// usable; `--force` would throw them away), else `otherwise`.
+fn unfinished_hint(dir: &Path, otherwise: String) -> String {
+    if dir.join(RESUME_DIR).join("run.json").is_file() {
+        format!(
+            "the run was stopped before it finished: continue it with `metarl run --resume {}`",
+            dir.display()
+        )
+    } else {
+        otherwise
+    }
+}
+
 /// checkpoints/resume/run.json: how the run was started, for `--resume` to
 /// finish it with the same manifest. Its presence marks an unfinished run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -918,10 +932,11 @@ pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
 fn check_trial_table(cfg: &Config, dir: &Path) -> Result<()> {
     let path = dir.join("trials.parquet");
     let f = std::fs::File::open(&path).with_context(|| {
-        format!(
-            "cannot open {} (was the run interrupted? rerun `metarl run` with --force)",
-            path.display()
-        )
+        let hint = unfinished_hint(
+            dir,
+            "was the run interrupted? rerun `metarl run` with --force".into(),
+        );
+        format!("cannot open {} ({hint})", path.display())
     })?;
     let schema = ParquetReader::new(f)
         .schema()
@@ -1006,7 +1021,11 @@ pub fn figures(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
 /// A run's outcomes.json, checked to belong to the run's experiment.
 pub fn run_outcomes(dir: &Path, cfg: &Config) -> Result<Outcomes> {
     let outcomes = Outcomes::read(&dir.join("outcomes.json")).map_err(|e| {
-        anyhow::anyhow!("{e:#} (run `metarl analyze {}` to redo it)", dir.display())
+        let hint = unfinished_hint(
+            dir,
+            format!("run `metarl analyze {}` to redo it", dir.display()),
+        );
+        anyhow::anyhow!("{e:#} ({hint})")
     })?;
     if outcomes.experiment != cfg.experiment.name || outcomes.analysis != cfg.experiment.analysis {
         bail!(

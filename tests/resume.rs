@@ -318,6 +318,15 @@ fn stopped_by_sigint(a: &Path) {
     );
     signal(&child, libc::SIGINT);
     assert_clean_stop(child, a, 130);
+    // Commands that read results point to the resume, not to analyze or --force.
+    for cmd in ["check", "figures", "analyze"] {
+        let out = output(&[cmd, a.to_str().unwrap()]);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(
+            text.contains(&format!("metarl run --resume {}", a.display())),
+            "{cmd} on a stopped run: {text}"
+        );
+    }
     resume(a);
 }
 
