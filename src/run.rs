@@ -761,6 +761,15 @@ fn execute_inner(
             threads,
             dir.display()
         );
+        let (episodes, batch) = (cfg.training.episodes, cfg.training.batch);
+        if episodes % batch != 0 {
+            crate::note!(
+                "note: training plays whole batches: {episodes} episodes are {} updates of {batch}, \
+                 i.e. {} episodes per seed",
+                episodes.div_ceil(batch),
+                episodes.div_ceil(batch) * batch
+            );
+        }
     }
 
     // Training and the analysis run on `threads` threads (a sweep's cells share the cores).

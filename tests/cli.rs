@@ -297,3 +297,31 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Training plays whole batches: a budget that is not a multiple of the batch
+/// is rounded up, and the run says so (the trial table has the played episodes).
+#[test]
+fn a_budget_between_batches_is_rounded_up_with_a_note() {
+    let t = tmp();
+    let dir = t.path().join("r");
+    let out = metarl(&[
+        "run",
+        "s4_two_step",
+        "--profile",
+        "quick",
+        "--seeds",
+        "1",
+        "--episodes",
+        "17",
+        "--threads",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("17 episodes are 2 updates of 16, i.e. 32 episodes per seed"),
+        "{err}"
+    );
+}
