@@ -299,7 +299,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Training plays whole batches: a budget that is not a multiple of the batch
-/// is rounded up, and the run says so (the trial table has the played episodes).
+/// is rounded up, and the run says so.
 #[test]
 fn a_budget_between_batches_is_rounded_up_with_a_note() {
     let t = tmp();
