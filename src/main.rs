@@ -674,13 +674,14 @@ fn main_inner() -> Result<bool> {
     let cli = parse_cli()?;
     match cli.command {
         Command::List => {
+            // The first column is what to give `run`: a shipped name, or a local file's path.
             let print = |name: &str, loaded: Result<config::Loaded>, source: &str| match loaded {
                 Ok(l) => {
                     let c = l.config;
                     let profiles: Vec<&str> = c.profiles.keys().map(|s| s.as_str()).collect();
                     println!(
                         "{:<24} {:<9} {:<44} [profiles: {}] ({source})",
-                        c.experiment.name,
+                        name,
                         c.experiment.paper_figure,
                         c.experiment.title,
                         profiles.join(", ")
@@ -693,7 +694,7 @@ fn main_inner() -> Result<bool> {
             }
             for f in local_experiment_files() {
                 let p = f.display().to_string();
-                print(&p, experiments::load(&p, None), &p);
+                print(&p, experiments::load(&p, None), "local file");
             }
         }
         Command::Show { name } => {

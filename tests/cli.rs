@@ -80,6 +80,41 @@ fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.starts_with("s4_two_step")).unwrap();
     assert!(line.contains("built-in"), "{line}");
+    // A user's own TOML in ./experiments/ is listed by the path `run` takes.
+    std::fs::create_dir_all(t.path().join("experiments")).unwrap();
+    std::fs::write(
+        t.path().join("experiments/my_two_step.toml"),
+        shipped.replace("name = \"s4_two_step\"", "name = \"my_two_step\""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .arg("list")
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("my_two_step")).unwrap();
+    assert!(line.starts_with("experiments/my_two_step.toml"), "{text}");
+    let path = line.split_whitespace().next().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args(["run", path, "--profile", "quick", "--seeds", "1"])
+        .args([
+            "--episodes",
+            "16",
+            "--threads",
+            "1",
+            "--quiet",
+            "--out",
+            "my_run",
+        ])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // A misspelt name is refused with a suggestion, exit status 2.
     let out = metarl(&["show", "s4_twostep"]);
     assert_eq!(out.status.code(), Some(2));
