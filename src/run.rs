@@ -132,7 +132,8 @@ pub struct Manifest {
     pub experiment: String,
     pub source: String,
     pub profile: Option<String>,
-    /// Key overrides applied after the profile (`--set`, sweeps).
+    /// Key overrides applied after the profile, in order (`--set`, sweeps,
+    /// then `--seeds` and `--episodes` as `seeds.count` and `training.episodes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     pub seeds: Vec<u64>,
@@ -167,6 +168,19 @@ pub fn cpu_model() -> String {
 
 fn num_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The overrides as `resolve_config` applies them, in order: `--set`, then
+/// `--seeds` and `--episodes` (which win over a `--set` of the same key).
+fn applied_overrides(opts: &RunOptions) -> Vec<String> {
+    let mut o: Vec<String> = opts.overrides.iter().map(|o| o.to_string()).collect();
+    if let Some(n) = opts.seeds {
+        o.push(format!("seeds.count={n}"));
+    }
+    if let Some(n) = opts.episodes {
+        o.push(format!("training.episodes={n}"));
+    }
+    o
 }
 
 /// Load the experiment and apply the command-line overrides.
@@ -622,7 +636,7 @@ pub fn run(opts: &RunOptions) -> Result<PathBuf> {
     let info = ResumeInfo {
         source: source.to_string(),
         profile: opts.profile.clone(),
-        overrides: opts.overrides.iter().map(|o| o.to_string()).collect(),
+        overrides: applied_overrides(opts),
         started_unix: now_unix(),
     };
     // run.json first: a directory with a config.toml and without it is finished.

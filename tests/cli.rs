@@ -344,6 +344,8 @@ fn a_budget_between_batches_is_rounded_up_with_a_note() {
         "s4_two_step",
         "--profile",
         "quick",
+        "--set",
+        "seeds.count=2",
         "--seeds",
         "1",
         "--episodes",
@@ -359,4 +361,13 @@ fn a_budget_between_batches_is_rounded_up_with_a_note() {
         err.contains("17 episodes are 2 updates of 16, i.e. 32 episodes per seed"),
         "{err}"
     );
+    // The manifest lists the overrides in the order they were applied, --seeds
+    // and --episodes last (they win over a --set of the same key).
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["overrides"],
+        serde_json::json!(["seeds.count=2", "seeds.count=1", "training.episodes=17"])
+    );
+    assert_eq!(manifest["seeds"], serde_json::json!([1]));
 }
