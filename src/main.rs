@@ -348,6 +348,12 @@ fn references(
     let cfg = experiments::load_with(experiment, profile.as_deref(), &overrides)?.config;
     let (dir, temporary) = match out {
         Some(d) => {
+            if d.exists() && !d.is_dir() {
+                bail!(
+                    "--out {}: it is a file, not a directory (choose another --out)",
+                    d.display()
+                );
+            }
             if d.exists() && std::fs::read_dir(&d)?.next().is_some() && !force {
                 bail!(
                     "{} already exists and is not empty; pass --force to replace the reference results in it",

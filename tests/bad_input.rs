@@ -418,6 +418,12 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
     let err = refused(&["controls", "s4_two_step", "--episodes", "0", "--out", o]);
     assert!(err.contains("--episodes"), "{err}");
     assert!(!out.exists(), "controls --episodes 0: work started");
+    // references --out naming a file: refused, naming it.
+    let file = t.path().join("a_file");
+    std::fs::write(&file, "").unwrap();
+    let f = file.to_str().unwrap();
+    let err = refused(&["references", "s6_dopamine", "--episodes", "4", "--out", f]);
+    assert!(err.contains(f) && err.contains("not a directory"), "{err}");
     // An experiment that does not exist, with the closest name suggested.
     for (cmd, name, close) in [
         ("run", "s4_two_stpe", "s4_two_step"),
