@@ -479,6 +479,8 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
     match command {
         SweepCommand::List { file } => {
             let sw = sweep::Sweep::load(&file)?;
+            // A cell holding a run of another config is refused, as by run, merge and sbatch.
+            sw.check_cells(0..sw.n_cells())?;
             println!(
                 "{}: {} cells of {} → {}",
                 sw.name,

@@ -27,7 +27,11 @@
 //! series = "agent.hidden"
 //! ```
 //! Cells enumerate the grid keys in alphabetical order, the last key varying
-//! fastest; `metarl sweep list FILE` prints them with their index.
+//! fastest; `metarl sweep list FILE` prints them with their index. A value
+//! listed twice in a key's list is refused. A cell's directory is its result
+//! only if it holds a run of exactly the config the file gives the cell (as
+//! `metarl controls` reuses a cell): after a value or `[set]` is edited, every
+//! command refuses a cell that ran with the old one instead of relabelling it.
 
 use crate::config::{self, Override};
 use crate::experiments::{self, Outcomes};
@@ -185,6 +189,55 @@ fn show(v: &toml::Value) -> String {
     v.to_string()
 }
 
+/// Whether two grid values give the same cell: equal, or the same number
+/// written as an integer and as a float (`4` and `4.0`).
+fn same_value(a: &toml::Value, b: &toml::Value) -> bool {
+    let number = |v: &toml::Value| match v {
+        toml::Value::Integer(i) => Some(*i as f64),
+        toml::Value::Float(f) => Some(*f),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The keys (dotted) whose values differ between two configs, as
+/// `key = held` with `wanted` beside it; the `[controls]` table aside (as
+/// `run::same_run`: it changes no run).
+fn config_differences(held: &config::Config, wanted: &config::Config) -> Vec<String> {
+    let flat = |c: &config::Config| {
+        let mut out = vec![];
+        if let Ok(toml::Value::Table(t)) = toml::Value::try_from(c) {
+            flatten("", &t, &mut out);
+        }
+        out.retain(|(k, _)| k != "controls" && !k.starts_with("controls."));
+        out
+    };
+    let (held, wanted) = (flat(held), flat(wanted));
+    let value_of = |list: &[(String, toml::Value)], key: &str| {
+        let text = list
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("(absent)".to_string(), |(_, v)| show(v));
+        // A whole table of checks or variants is cut short: the key says where to look.
+        match text.char_indices().nth(60) {
+            Some((at, _)) => format!("{}…", &text[..at]),
+            None => text,
+        }
+    };
+    let mut keys: Vec<&String> = held.iter().chain(&wanted).map(|(k, _)| k).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (h, w) = (value_of(&held, k), value_of(&wanted, k));
+            (h != w).then(|| format!("{k} = {h} where the sweep file now gives {w}"))
+        })
+        .collect()
+}
+
 impl Sweep {
     /// Parse a sweep file and validate every cell's experiment config (an
     /// unknown key or a bad value is refused with the cell and key named).
@@ -238,6 +291,21 @@ impl Sweep {
                 bail!("{origin}: key `grid.{k}`: must list at least one value");
             }
             Override::new(&k, values[0].clone()).map_err(|e| anyhow!("{origin}: [grid]: {e:#}"))?;
+            // A repeated value would run the same cell twice, and merge would pool both.
+            for (j, v) in values.iter().enumerate() {
+                if let Some(w) = values[..j].iter().find(|w| same_value(w, v)) {
+                    bail!(
+                        "{origin}: key `grid.{k}`: the value {} is listed twice{}: its cells \
+                         would run twice and merge would pool them; list each value once",
+                        show(w),
+                        if show(w) == show(v) {
+                            String::new()
+                        } else {
+                            format!(" (as {})", show(v))
+                        }
+                    );
+                }
+            }
             axes.push((k, values));
         }
         axes.sort_by(|a, b| a.0.cmp(&b.0));
@@ -327,6 +395,70 @@ impl Sweep {
         self.out.join("cells").join(format!("cell_{i:0width$}"))
     }
 
+    /// Whether cell `i`'s directory holds a run (finished, failed or
+    /// interrupted: its config.toml, which a resume continues) of another
+    /// config than the sweep file now gives the cell, e.g. after a grid value
+    /// was edited. Such a run is not this cell's result; `Some` says how it
+    /// differs. The comparison is `metarl controls`' (`run::same_run`).
+    pub fn conflict(&self, i: usize) -> Result<Option<String>> {
+        let dir = self.cell_dir(i);
+        if !dir.join("config.toml").is_file() {
+            return Ok(None);
+        }
+        let (wanted, _) = run::resolve_config(&self.run_options(i, None, true))
+            .map_err(|e| anyhow!("cell {i} ({}): {e:#}", self.describe_cell(i)))?;
+        let held = match run::run_config(&dir) {
+            Ok(held) => held,
+            Err(e) => return Ok(Some(format!("a config.toml that cannot be read ({e:#})"))),
+        };
+        if run::same_run(wanted.clone(), held.clone()) {
+            return Ok(None);
+        }
+        let diff = config_differences(&held, &wanted);
+        Ok(Some(match diff.len() {
+            0 => "a run of another config".to_string(),
+            1..=3 => format!("a run of another config: {}", diff.join(", ")),
+            n => format!(
+                "a run of another config: {}, and {} more keys",
+                diff[..3].join(", "),
+                n - 3
+            ),
+        }))
+    }
+
+    /// Refuse the sweep if any of `cells` holds a run of another config
+    /// (`conflict`): its results would be labelled with values they were not
+    /// run with. `sweep list`, `run`, `merge` and `sbatch` check before any work.
+    pub fn check_cells(&self, cells: impl IntoIterator<Item = usize>) -> Result<()> {
+        let mut first: Option<(usize, String)> = None;
+        let mut others = vec![];
+        for i in cells {
+            if let Some(what) = self.conflict(i)? {
+                match first {
+                    None => first = Some((i, what)),
+                    Some(_) => others.push(i.to_string()),
+                }
+            }
+        }
+        let Some((i, what)) = first else {
+            return Ok(());
+        };
+        let dir = self.cell_dir(i);
+        bail!(
+            "{}: cell {i} ({}) of {} holds {what}{}; its results are not this cell's: give the \
+             changed sweep another `sweep.name` or `sweep.out`, or remove {} to run the cell again",
+            dir.display(),
+            self.describe_cell(i),
+            self.file.display(),
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (so do cells {})", others.join(", "))
+            },
+            dir.display()
+        );
+    }
+
     pub fn status(&self, i: usize) -> CellStatus {
         let dir = self.cell_dir(i);
         if let Ok(msg) = std::fs::read_to_string(dir.join("FAILED")) {
@@ -364,6 +496,7 @@ impl Sweep {
                 self.n_cells() - 1
             );
         }
+        self.check_cells([i])?;
         if self.status(i) == CellStatus::Finished {
             if !quiet {
                 crate::note!(
@@ -406,6 +539,7 @@ impl Sweep {
     pub fn run_all(&self, jobs: usize, threads_per_cell: usize) -> Result<RunAllReport> {
         use std::os::unix::process::ExitStatusExt;
         let exe = std::env::current_exe().context("cannot find the metarl executable")?;
+        self.check_cells(0..self.n_cells())?;
         let todo: Vec<usize> = (0..self.n_cells())
             .filter(|&i| self.status(i) != CellStatus::Finished)
             .collect();
@@ -502,6 +636,7 @@ impl Sweep {
     /// An sbatch script running the sweep as a Slurm job array: task i runs
     /// `metarl sweep run FILE --index i`.
     pub fn sbatch_script(&self, opts: &SbatchOptions) -> Result<String> {
+        opts.check()?;
         let exe = std::env::current_exe().context("cannot find the metarl executable")?;
         let file = std::fs::canonicalize(&self.file)?;
         let cwd = std::env::current_dir()?;
@@ -546,6 +681,8 @@ impl Sweep {
 
     /// Write the sbatch script into the sweep's directory; returns its path.
     pub fn write_sbatch(&self, opts: &SbatchOptions) -> Result<PathBuf> {
+        opts.check()?;
+        self.check_cells(0..self.n_cells())?;
         std::fs::create_dir_all(self.out.join("slurm"))
             .with_context(|| format!("cannot create {}", self.out.display()))?;
         let path = self.out.join("sweep.sbatch");
@@ -556,6 +693,8 @@ impl Sweep {
     /// Merge the finished cells into `<out>/merged.parquet` (and a figure when
     /// a plot is configured or given). Returns the report.
     pub fn merge(&self, plot: Option<&PlotConfig>) -> Result<MergeReport> {
+        // A cell holding a run of another config would be labelled with values it was not run with.
+        self.check_cells(0..self.n_cells())?;
         let mut report = MergeReport::default();
         let mut cell_col: Vec<u32> = vec![];
         let mut axis_cols: Vec<Vec<toml::Value>> = vec![vec![]; self.axes.len()];
@@ -722,6 +861,59 @@ pub struct SbatchOptions {
     pub partition: Option<String>,
     /// At most this many array tasks at once (`--array=0-N%M`).
     pub max_parallel: Option<usize>,
+}
+
+impl SbatchOptions {
+    /// Refuse values that would write a broken script (`--cpus-per-task=0`,
+    /// `--array=0-3%0`, `--time=`), naming the flag.
+    pub fn check(&self) -> Result<()> {
+        if self.cpus == 0 {
+            bail!("--cpus must be at least 1 (the CPUs of each array task)");
+        }
+        if self.max_parallel == Some(0) {
+            bail!("--max-parallel must be at least 1 (array tasks running at once)");
+        }
+        if !slurm_time(&self.time) {
+            bail!(
+                "--time {:?}: not a Slurm time limit (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, \
+                 D-HH:MM:SS or UNLIMITED; e.g. 02:00:00)",
+                self.time
+            );
+        }
+        if !slurm_memory(&self.mem) {
+            bail!(
+                "--mem {:?}: not a Slurm memory size (a whole number, optionally with a unit \
+                 K, M, G or T; e.g. 4G)",
+                self.mem
+            );
+        }
+        if let Some(p) = &self.partition {
+            if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                bail!("--partition {p:?}: must be a partition name, without spaces");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or no limit.
+fn slurm_time(t: &str) -> bool {
+    if ["unlimited", "infinite"].contains(&t.to_ascii_lowercase().as_str()) {
+        return true;
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (days, rest) = match t.split_once('-') {
+        Some((d, r)) => (Some(d), r),
+        None => (None, t),
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    days.is_none_or(digits) && parts.len() <= 3 && parts.iter().all(|p| digits(p))
+}
+
+/// A Slurm memory size: a whole number with an optional unit (K, M, G, T).
+fn slurm_memory(m: &str) -> bool {
+    let number = m.trim_end_matches(|c: char| "KMGTkmgt".contains(c));
+    m.len() - number.len() <= 1 && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// What `merge` did.

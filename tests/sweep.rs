@@ -584,3 +584,240 @@ fn a_stopped_sweep_continues_its_cells_from_their_checkpoints() {
         assert!(!cell(i).join("checkpoints/resume").exists());
     }
 }
+
+/// Two quick cells; `{hidden}` is replaced by the grid's values.
+const EDITED: &str = r#"
+[sweep]
+name = "edited"
+experiment = "s4_two_step"
+profile = "quick"
+seeds = 2
+
+[set]
+training.episodes = 32
+evaluation.episodes = 4
+
+[grid]
+agent.hidden = {hidden}
+"#;
+
+/// A grid value edited after its cell ran: the cell's directory holds a run of
+/// another config, which must not pass for the cell's result. Every command
+/// refuses before any work, naming the cell, what it holds and what the file
+/// asks for; the cell's files are left as they are.
+#[test]
+fn a_cell_holding_a_run_of_another_config_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let write = |hidden: &str| {
+        std::fs::write(d.join("edited.toml"), EDITED.replace("{hidden}", hidden)).unwrap()
+    };
+    write("[4, 8]");
+    let out = metarl(d, &["sweep", "run", "edited.toml", "--threads", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(metarl(d, &["sweep", "merge", "edited.toml"])
+        .status
+        .success());
+    let sweep = d.join("runs/sweeps/edited");
+    let cell0 = sweep.join("cells/cell_0000");
+    let config0 = std::fs::read_to_string(cell0.join("config.toml")).unwrap();
+    assert!(config0.contains("hidden = 4"), "{config0}");
+    let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let (outcomes0, merged) = (
+        stamp(&cell0.join("outcomes.json")),
+        stamp(&sweep.join("merged.parquet")),
+    );
+
+    write("[6, 8]");
+    let commands: [&[&str]; 5] = [
+        &["sweep", "list", "edited.toml"],
+        &["sweep", "run", "edited.toml", "--threads", "1"],
+        &[
+            "sweep",
+            "run",
+            "edited.toml",
+            "--index",
+            "0",
+            "--threads",
+            "1",
+        ],
+        &["sweep", "merge", "edited.toml"],
+        &["sweep", "sbatch", "edited.toml"],
+    ];
+    for args in commands {
+        let out = metarl(d, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(
+            err.contains("cell 0 (agent.hidden=6)")
+                && err.contains("agent.hidden = 4 where the sweep file now gives 6")
+                && err.contains("sweep.name")
+                && err.contains("remove runs/sweeps/edited/cells/cell_0000"),
+            "{args:?}: {err}"
+        );
+        assert!(!out.status.success() && out.stdout.is_empty(), "{args:?}");
+    }
+    // Nothing was touched: no rerun, no FAILED, no merge, no script.
+    assert_eq!(
+        std::fs::read_to_string(cell0.join("config.toml")).unwrap(),
+        config0
+    );
+    assert_eq!(stamp(&cell0.join("outcomes.json")), outcomes0);
+    assert_eq!(stamp(&sweep.join("merged.parquet")), merged);
+    assert!(!cell0.join("FAILED").exists() && !sweep.join("sweep.sbatch").exists());
+    // The unchanged cell runs as before (it finished: skipped).
+    let out = metarl(d, &["sweep", "run", "edited.toml", "--index", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("already finished"),
+        "{err}"
+    );
+
+    // An interrupted cell of the old config (no results yet; its config.toml is
+    // what a resume continues) is refused the same way, not replaced.
+    std::fs::remove_file(cell0.join("outcomes.json")).unwrap();
+    let out = metarl(d, &["sweep", "run", "edited.toml", "--threads", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("agent.hidden = 4"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(cell0.join("config.toml")).unwrap(),
+        config0
+    );
+
+    // Both cells edited: the others are named too.
+    write("[6, 10]");
+    let err =
+        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "edited.toml"]).stderr).to_string();
+    assert!(
+        err.contains("cell 0 (agent.hidden=6)") && err.contains("(so do cells 1)"),
+        "{err}"
+    );
+
+    // The file as it was: its cells are its own again.
+    write("[4, 8]");
+    let out = metarl(d, &["sweep", "list", "edited.toml"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("0  pending   agent.hidden=4")
+            && text.contains("1  finished  agent.hidden=8"),
+        "{text}"
+    );
+
+    // The edited file after the cell's directory is removed: cell 0 runs with its new value.
+    write("[6, 8]");
+    std::fs::remove_dir_all(&cell0).unwrap();
+    let out = metarl(d, &["sweep", "run", "edited.toml", "--threads", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("1 finished, 1 to run"),
+        "{err}"
+    );
+    let config = std::fs::read_to_string(cell0.join("config.toml")).unwrap();
+    assert!(config.contains("hidden = 6"), "{config}");
+    assert!(metarl(d, &["sweep", "merge", "edited.toml"])
+        .status
+        .success());
+}
+
+/// A value listed twice in the grid would run two identical cells, which merge
+/// would pool as if they were different seeds.
+#[test]
+fn a_repeated_grid_value_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    for (grid, key, value) in [
+        (
+            "agent.hidden = [4, 8, 4]",
+            "grid.agent.hidden",
+            "the value 4 is listed twice",
+        ),
+        (
+            "agent.hidden = [4]\ntraining.learning_rate = [1e-3, 2e-3, 0.001]",
+            "grid.training.learning_rate",
+            "the value 0.001 is listed twice",
+        ),
+    ] {
+        let file = EDITED.replace("agent.hidden = {hidden}", grid);
+        std::fs::write(d.join("twice.toml"), file).unwrap();
+        for command in ["list", "run", "merge", "sbatch"] {
+            let out = metarl(d, &["sweep", command, "twice.toml"]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {grid}: {err}");
+            assert!(
+                err.contains("twice.toml") && err.contains(key) && err.contains(value),
+                "{command} {grid}: {err}"
+            );
+        }
+        assert!(!d.join("runs").exists(), "nothing may be written: {grid}");
+    }
+}
+
+/// `sweep sbatch` refuses flags that would write a broken script, naming the flag.
+#[test]
+fn sbatch_refuses_flags_that_make_a_broken_script() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(d.join("ok.toml"), SWEEP).unwrap();
+    for (flags, named) in [
+        (&["--cpus", "0"][..], "--cpus"),
+        (&["--max-parallel", "0"][..], "--max-parallel"),
+        (&["--time", ""][..], "--time"),
+        (&["--time", "2h"][..], "--time"),
+        (&["--mem", ""][..], "--mem"),
+        (&["--partition", ""][..], "--partition"),
+    ] {
+        let mut args = vec!["sweep", "sbatch", "ok.toml"];
+        args.extend(flags);
+        let out = metarl(d, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{flags:?}: one line: {err}");
+        assert!(err.contains(named), "{flags:?}: {err}");
+        assert!(
+            !d.join("runs").exists(),
+            "nothing may be written: {flags:?}"
+        );
+    }
+    // Slurm's other forms are accepted.
+    let out = metarl(
+        d,
+        &[
+            "sweep",
+            "sbatch",
+            "ok.toml",
+            "--cpus",
+            "1",
+            "--max-parallel",
+            "2",
+            "--time",
+            "1-12:30",
+            "--mem",
+            "500M",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = std::fs::read_to_string(d.join("runs/sweeps/tiny/sweep.sbatch")).unwrap();
+    for line in [
+        "#SBATCH --array=0-5%2\n",
+        "#SBATCH --cpus-per-task=1\n",
+        "#SBATCH --mem=500M\n",
+        "#SBATCH --time=1-12:30\n",
+    ] {
+        assert!(script.contains(line), "{line}: {script}");
+    }
+}
