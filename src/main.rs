@@ -6,6 +6,22 @@ use metarl::{bench, checks, config, experiments, report, run, sweep};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `print!` and `println!` that return an error instead of panicking when
+/// stdout cannot be written (a full disk, `> /dev/full`); a closed pipe still
+/// ends the read-only commands quietly (SIGPIPE, as for any filter).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($t)*).map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))?;
+    }};
+}
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($t)*).map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}"))?;
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "metarl",
@@ -287,9 +303,9 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                         "checks": results,
                         "failed_seeds": failed,
                     });
-                    println!("{}", serde_json::to_string(&obj)?);
+                    outln!("{}", serde_json::to_string(&obj)?);
                 } else {
-                    print!(
+                    out!(
                         "{}",
                         checks::table(
                             &format!("{} ({})", cfg.experiment.name, dir.display()),
@@ -297,10 +313,10 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                         )
                     );
                     if results.is_empty() {
-                        println!("  no checks declared: counted as a failure");
+                        outln!("  no checks declared: counted as a failure");
                     }
                     for f in &failed {
-                        println!(
+                        outln!(
                             "  FAIL: failed in training (the checks above use the other seeds): {}",
                             f.message
                         );
@@ -316,9 +332,9 @@ fn check(dirs: Vec<PathBuf>, json: bool) -> Result<bool> {
                         "error": format!("{e:#}"),
                         "checks": [],
                     });
-                    println!("{}", serde_json::to_string(&obj)?);
+                    outln!("{}", serde_json::to_string(&obj)?);
                 } else {
-                    println!("{}\n  FAIL: {e:#}", dir.display());
+                    outln!("{}\n  FAIL: {e:#}", dir.display());
                 }
             }
         }
@@ -384,16 +400,16 @@ fn references(
     for o in &outcomes {
         as_expected &= o.surprises().is_empty();
         if json {
-            println!("{}", serde_json::to_string(o)?);
+            outln!("{}", serde_json::to_string(o)?);
         } else {
-            print!("{}", metarl::references::table(o));
+            out!("{}", metarl::references::table(o));
         }
     }
     if !json {
         if as_expected {
-            println!("every result is the one expected of its agent");
+            outln!("every result is the one expected of its agent");
         } else {
-            println!("some results differ from what is expected of their agent (marked above)");
+            outln!("some results differ from what is expected of their agent (marked above)");
         }
     }
     Ok(as_expected)
@@ -481,7 +497,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
             let sw = sweep::Sweep::load(&file)?;
             // A cell holding a run of another config is refused, as by run, merge and sbatch.
             sw.check_cells(0..sw.n_cells())?;
-            println!(
+            outln!(
                 "{}: {} cells of {} → {}",
                 sw.name,
                 sw.n_cells(),
@@ -494,7 +510,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                     sweep::CellStatus::Pending => "pending".to_string(),
                     sweep::CellStatus::Failed(_) => "FAILED".to_string(),
                 };
-                println!("{i:>5}  {:<9} {}", status, sw.describe_cell(i));
+                outln!("{i:>5}  {:<9} {}", status, sw.describe_cell(i));
             }
             Ok(true)
         }
@@ -572,7 +588,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                 partition,
                 max_parallel,
             })?;
-            println!("{}", path.display());
+            outln!("{}", path.display());
             if submit {
                 let out = std::process::Command::new("sbatch")
                     .arg(&path)
@@ -584,7 +600,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                         String::from_utf8_lossy(&out.stderr).trim()
                     );
                 }
-                print!("{}", String::from_utf8_lossy(&out.stdout));
+                out!("{}", String::from_utf8_lossy(&out.stdout));
             }
             Ok(true)
         }
@@ -683,26 +699,29 @@ fn main_inner() -> Result<bool> {
     match cli.command {
         Command::List => {
             // The first column is what to give `run`: a shipped name, or a local file's path.
-            let print = |name: &str, loaded: Result<config::Loaded>, source: &str| match loaded {
-                Ok(l) => {
-                    let c = l.config;
-                    let profiles: Vec<&str> = c.profiles.keys().map(|s| s.as_str()).collect();
-                    println!(
-                        "{:<24} {:<9} {:<44} [profiles: {}] ({source})",
-                        name,
-                        c.experiment.paper_figure,
-                        c.experiment.title,
-                        profiles.join(", ")
-                    );
+            let print = |name: &str, loaded: Result<config::Loaded>, source: &str| -> Result<()> {
+                match loaded {
+                    Ok(l) => {
+                        let c = l.config;
+                        let profiles: Vec<&str> = c.profiles.keys().map(|s| s.as_str()).collect();
+                        outln!(
+                            "{:<24} {:<9} {:<44} [profiles: {}] ({source})",
+                            name,
+                            c.experiment.paper_figure,
+                            c.experiment.title,
+                            profiles.join(", ")
+                        );
+                    }
+                    Err(e) => outln!("{name:<24} INVALID ({source}): {e:#}"),
                 }
-                Err(e) => println!("{name:<24} INVALID ({source}): {e:#}"),
+                Ok(())
             };
             for (name, _) in config::shipped() {
-                print(name, experiments::load(name, None), "built-in");
+                print(name, experiments::load(name, None), "built-in")?;
             }
             for f in local_experiment_files() {
                 let p = f.display().to_string();
-                print(&p, experiments::load(&p, None), "local file");
+                print(&p, experiments::load(&p, None), "local file")?;
             }
         }
         Command::Show { name } => {
@@ -716,7 +735,7 @@ fn main_inner() -> Result<bool> {
                     names.join(", ")
                 )
             })?;
-            print!("{text}");
+            out!("{text}");
         }
         Command::Run {
             experiment,
@@ -908,7 +927,7 @@ fn main_inner() -> Result<bool> {
                 report::update_readme(&r, &report::summary_table(&entries))?;
                 metarl::note!("updated the summary table of {}", r.display());
             }
-            print!("{}", report::summary_table(&entries));
+            out!("{}", report::summary_table(&entries));
             return Ok(entries
                 .iter()
                 .all(|e| e.status == report::Status::Reproduced));
@@ -917,7 +936,7 @@ fn main_inner() -> Result<bool> {
             let dir = dir.expect("clap requires a directory without --all");
             let cfg = run::run_config(&dir)?;
             let o = run::run_outcomes(&dir, &cfg)?;
-            println!(
+            outln!(
                 "{} ({}), {} seeds {:?}; {}",
                 o.experiment,
                 dir.display(),
@@ -926,19 +945,19 @@ fn main_inner() -> Result<bool> {
                 o.ci
             );
             for f in &o.failed_seeds {
-                println!("  FAILED in training (in no metric below): {}", f.message);
+                outln!("  FAILED in training (in no metric below): {}", f.message);
             }
             for (name, m) in &o.metrics {
                 let e = &m.estimate;
                 let seeds: Vec<String> = e.per_seed.iter().map(|v| format!("{v:.3}")).collect();
-                println!(
+                outln!(
                     "  {name:<34} {:>9.3} [{:.3}, {:.3}]  per seed: {}",
                     e.mean,
                     e.ci_low,
                     e.ci_high,
                     seeds.join(", ")
                 );
-                println!("  {:<34} {}", "", m.description);
+                outln!("  {:<34} {}", "", m.description);
             }
         }
         Command::Bench {
@@ -963,7 +982,7 @@ fn main_inner() -> Result<bool> {
                 let cfg = experiments::load(name, None)?.config;
                 let t = bench::best_throughput(&cfg, episodes, repeat)?;
                 if !json {
-                    println!(
+                    outln!(
                         "{:<24} {:>9.0} network steps/s = {:>8.0} trials/s on one core (batch {}, {} units, {} episodes in {:.2}s)",
                         t.experiment,
                         t.network_steps_per_sec,
@@ -988,7 +1007,7 @@ fn main_inner() -> Result<bool> {
                 out.insert(name.to_string(), serde_json::to_value(&t)?);
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                outln!("{}", serde_json::to_string_pretty(&out)?);
             }
             if let Some(path) = history {
                 let mut all = bench::read_history(&path)?;

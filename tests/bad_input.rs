@@ -595,3 +595,21 @@ fn a_run_of_another_experiment_in_runs_name_is_refused() {
     let md = std::fs::read_to_string(t.path().join("rep/REPRODUCTION.md")).unwrap();
     assert!(md.contains(wrong), "{md}");
 }
+
+/// Output that cannot be written (`> /dev/full`) is an error, not a panic.
+#[test]
+fn a_full_disk_on_stdout_is_an_error() {
+    for args in [&["list"][..], &["show", "s4_two_step"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("cannot write to standard output") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
