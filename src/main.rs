@@ -207,13 +207,13 @@ enum Command {
         /// Report every shipped experiment's run in <runs>/<name>.
         #[arg(long, conflicts_with = "dir")]
         all: bool,
-        /// Where the runs are (with --all).
-        #[arg(long, default_value = "runs")]
-        runs: PathBuf,
-        /// Where REPRODUCTION.md, REPRODUCTION.html and their figures/ go (with --all).
-        #[arg(long, default_value = ".")]
-        out: PathBuf,
-        /// Also replace the summary table of this README (between its marker comments).
+        /// Where the runs are (with --all) [default: runs].
+        #[arg(long)]
+        runs: Option<PathBuf>,
+        /// Where REPRODUCTION.md, REPRODUCTION.html and their figures/ go (with --all) [default: .].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also replace the summary table of this README (between its marker comments; with --all).
         #[arg(long)]
         readme: Option<PathBuf>,
     },
@@ -910,6 +910,8 @@ fn main_inner() -> Result<bool> {
             readme,
             ..
         } => {
+            let runs = runs.unwrap_or_else(|| PathBuf::from("runs"));
+            let out = out.unwrap_or_else(|| PathBuf::from("."));
             let entries = report::collect(&runs);
             std::fs::create_dir_all(&out)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
@@ -932,8 +934,17 @@ fn main_inner() -> Result<bool> {
                 .iter()
                 .all(|e| e.status == report::Status::Reproduced));
         }
-        Command::Report { dir, .. } => {
+        Command::Report {
+            dir,
+            runs,
+            out,
+            readme,
+            ..
+        } => {
             let dir = dir.expect("clap requires a directory without --all");
+            if runs.is_some() || out.is_some() || readme.is_some() {
+                bail!("--runs, --out and --readme apply with --all only (report DIR prints one run's metrics)");
+            }
             let cfg = run::run_config(&dir)?;
             let o = run::run_outcomes(&dir, &cfg)?;
             outln!(

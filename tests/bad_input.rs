@@ -418,6 +418,9 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
     let err = refused(&["controls", "s4_two_step", "--episodes", "0", "--out", o]);
     assert!(err.contains("--episodes"), "{err}");
     assert!(!out.exists(), "controls --episodes 0: work started");
+    // report DIR with the flags of report --all (they would be ignored).
+    let err = refused(&["report", ".", "--out", "elsewhere"]);
+    assert!(err.contains("--all"), "{err}");
     // references --out naming a file: refused, naming it.
     let file = t.path().join("a_file");
     std::fs::write(&file, "").unwrap();
