@@ -1044,6 +1044,20 @@ pub fn figures(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
 /// A run's outcomes.json, checked to belong to the run's experiment.
 pub fn run_outcomes(dir: &Path, cfg: &Config) -> Result<Outcomes> {
     let outcomes = Outcomes::read(&dir.join("outcomes.json")).map_err(|e| {
+        // A run whose every seed failed in training has no results to analyse.
+        if let Some(f) = run_failed_seeds(dir, cfg)
+            .ok()
+            .and_then(|f| f.into_iter().next())
+        {
+            if !dir.join("trials.parquet").exists() {
+                return anyhow::anyhow!(
+                    "{}: every seed failed in training, so the run has no results (seed {}: {})",
+                    dir.display(),
+                    f.seed,
+                    f.message
+                );
+            }
+        }
         let hint = unfinished_hint(
             dir,
             format!("run `metarl analyze {}` to redo it", dir.display()),

@@ -210,4 +210,10 @@ fn a_run_whose_every_seed_diverges_records_them_and_fails() {
     let out = metarl(&["check", dir.to_str().unwrap()], None);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(1));
+    // ... and says why (not "run analyze", which has nothing to analyse).
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("every seed failed in training") && !text.contains("metarl analyze"),
+        "{text}"
+    );
 }
