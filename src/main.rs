@@ -986,6 +986,33 @@ fn main_inner() -> Result<bool> {
             if !(0.0..1.0).contains(&threshold) {
                 bail!("--threshold {threshold}: must be a fraction in [0, 1)");
             }
+            // Bad paths are refused before the benchmark, not after it.
+            if plot.is_some() && history.is_none() {
+                bail!("--plot draws the --history file: give --history too");
+            }
+            if let Some(d) = criterion.as_deref().filter(|d| !d.is_dir()) {
+                bail!(
+                    "--criterion {}: not a directory (criterion's output, e.g. target/criterion)",
+                    d.display()
+                );
+            }
+            for (flag, p) in [
+                ("--history", history.as_deref()),
+                ("--plot", plot.as_deref()),
+            ] {
+                let Some(p) = p else { continue };
+                if p.is_dir() {
+                    bail!("{flag} {}: is a directory, not a file", p.display());
+                }
+                let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+                if let Some(d) = parent.filter(|d| !d.is_dir()) {
+                    bail!(
+                        "{flag} {}: the directory {} does not exist",
+                        p.display(),
+                        d.display()
+                    );
+                }
+            }
             let mut out = serde_json::Map::new();
             let mut lines = vec![];
             let provenance = report::Provenance::here();

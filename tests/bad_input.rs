@@ -418,6 +418,22 @@ fn every_kind_of_invalid_value_is_refused_with_one_line() {
     let err = refused(&["controls", "s4_two_step", "--episodes", "0", "--out", o]);
     assert!(err.contains("--episodes"), "{err}");
     assert!(!out.exists(), "controls --episodes 0: work started");
+    // bench: bad output paths are refused before the benchmark runs.
+    let nowhere = t.path().join("no_such_dir/history.jsonl");
+    for (args, word) in [
+        (vec!["bench", "--plot", "p"], "--history"),
+        (
+            vec!["bench", "--history", nowhere.to_str().unwrap()],
+            "does not exist",
+        ),
+        (
+            vec!["bench", "--criterion", nowhere.to_str().unwrap()],
+            "--criterion",
+        ),
+    ] {
+        let err = refused(&args);
+        assert!(err.contains(word), "{args:?}: {err}");
+    }
     // report DIR with the flags of report --all (they would be ignored).
     let err = refused(&["report", ".", "--out", "elsewhere"]);
     assert!(err.contains("--all"), "{err}");
