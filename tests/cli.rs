@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn metarl(args: &[&str]) -> Output {
+    metarl_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// `metarl args` run in `dir`.
+fn metarl_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metarl"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(dir)
         .output()
         .expect("metarl runs")
 }
@@ -48,8 +53,9 @@ fn list_shows_the_experiments() {
 fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
     // `run` by name from a directory that has no experiments/ folder.
     let t = tmp();
-    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
-        .args([
+    let out = metarl_in(
+        t.path(),
+        &[
             "run",
             "s4_two_step",
             "--profile",
@@ -57,10 +63,8 @@ fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
             "--episodes",
             "32",
             "--quiet",
-        ])
-        .current_dir(t.path())
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -87,18 +91,20 @@ fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
         shipped.replace("name = \"s4_two_step\"", "name = \"my_two_step\""),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
-        .arg("list")
-        .current_dir(t.path())
-        .output()
-        .unwrap();
+    let out = metarl_in(t.path(), &["list"]);
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().find(|l| l.contains("my_two_step")).unwrap();
     assert!(line.starts_with("experiments/my_two_step.toml"), "{text}");
     let path = line.split_whitespace().next().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_metarl"))
-        .args(["run", path, "--profile", "quick", "--seeds", "1"])
-        .args([
+    let out = metarl_in(
+        t.path(),
+        &[
+            "run",
+            path,
+            "--profile",
+            "quick",
+            "--seeds",
+            "1",
             "--episodes",
             "16",
             "--threads",
@@ -106,10 +112,8 @@ fn shipped_experiments_run_from_any_directory_and_show_prints_them() {
             "--quiet",
             "--out",
             "my_run",
-        ])
-        .current_dir(t.path())
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",

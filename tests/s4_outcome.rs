@@ -27,20 +27,7 @@ fn two_step_network_is_model_based_with_frozen_weights() {
         mb.per_seed
     );
     // Lag-1 regression weights have the model-based signs on every seed.
-    for (name, sign) in [
-        ("lag1_common_rewarded", 1.0),
-        ("lag1_uncommon_unrewarded", 1.0),
-        ("lag1_uncommon_rewarded", -1.0),
-        ("lag1_common_unrewarded", -1.0),
-    ] {
-        let w = m(name);
-        assert_eq!(w.per_seed.len(), 2);
-        assert!(
-            w.per_seed.iter().all(|&v| v * sign > 0.5),
-            "{name}: {:?}",
-            w.per_seed
-        );
-    }
+    common::assert_model_based_lag1_weights(&o);
     // The network earns more than chance (0.5 reward per trial).
     assert!(m("reward_per_trial").per_seed.iter().all(|&v| v > 0.6));
 }

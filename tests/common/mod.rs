@@ -91,3 +91,22 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The two-step task's lag-1 regression weights have the model-based signs on
+/// every seed, each beyond ±0.5 (tests/s4_outcome.rs, s4_rpe_input_outcome.rs).
+pub fn assert_model_based_lag1_weights(o: &Outcomes) {
+    for (name, sign) in [
+        ("lag1_common_rewarded", 1.0),
+        ("lag1_uncommon_unrewarded", 1.0),
+        ("lag1_uncommon_rewarded", -1.0),
+        ("lag1_common_unrewarded", -1.0),
+    ] {
+        let w = &o.metrics[name].estimate;
+        assert_eq!(w.per_seed.len(), 2);
+        assert!(
+            w.per_seed.iter().all(|&v| v * sign > 0.5),
+            "{name}: {:?}",
+            w.per_seed
+        );
+    }
+}
