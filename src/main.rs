@@ -533,7 +533,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
                     Ok(true)
                 }
                 None => {
-                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    let cores = run::num_cpus();
                     let per_cell = threads.unwrap_or((cores / jobs).max(1));
                     let r = sw.run_all(jobs, per_cell)?;
                     let list = |v: &[usize]| {
@@ -651,7 +651,7 @@ fn sweep_command(command: SweepCommand) -> Result<bool> {
 /// cores: more threads only wait (results do not depend on the count), and a
 /// mistyped 100000 would start that many threads.
 fn check_parallelism(flag: &str, n: Option<usize>) -> Result<()> {
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let cores = run::num_cpus();
     match n {
         Some(0) => bail!("{flag} must be at least 1"),
         Some(n) if n > 4 * cores => bail!(

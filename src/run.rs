@@ -166,7 +166,8 @@ pub fn cpu_model() -> String {
         + &format!(" ({} logical cores)", num_cpus())
 }
 
-fn num_cpus() -> usize {
+/// The logical cores this process may use (its affinity or cgroup limit).
+pub fn num_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
