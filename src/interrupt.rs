@@ -19,6 +19,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 /// The signal that asked to stop (0: none).
 static SIGNAL: AtomicUsize = AtomicUsize::new(0);
@@ -107,6 +108,79 @@ pub fn check() -> Result<(), Interrupted> {
             resume: None,
         }),
         None => Ok(()),
+    }
+}
+
+/// Held (shared) by every atomic write from the creation of its temporary
+/// file to its rename, and taken (exclusively, never released) by a stop that
+/// exits at once (`ExitOnStop`): such a stop waits for the writes in flight and
+/// then leaves no temporary file behind.
+static WRITES: RwLock<()> = RwLock::new(());
+
+/// Hold while an atomic write has its temporary file (see `WRITES`).
+pub fn writing() -> RwLockReadGuard<'static, ()> {
+    WRITES.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Test-only: `METARL_TEST_SLOW_WRITE_MS=n` makes each atomic write wait n ms
+/// with its temporary file written, before the rename, so that a test can stop
+/// the process in the middle of a write. An environment variable, like
+/// `METARL_TEST_NAN_SEED` (src/train.rs), so that it never appears in a config.
+pub fn test_slow_write() {
+    if let Some(ms) = std::env::var("METARL_TEST_SLOW_WRITE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// For the commands that have nothing to save when stopped (`analyze`,
+/// `figures`: they only compute and then write complete files): while this
+/// guard lives, a stop request ends the process within a few hundredths of a
+/// second, once the atomic writes in flight are done, removing the run lock
+/// `lock` and printing `message`, with status 128 + signal. Without `install`
+/// no stop is ever requested and the guard does nothing.
+pub struct ExitOnStop {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ExitOnStop {
+    pub fn new(lock: PathBuf, message: String) -> ExitOnStop {
+        use std::sync::mpsc::{channel, RecvTimeoutError};
+        let (done, wait) = channel::<()>();
+        let watcher = std::thread::spawn(move || loop {
+            match wait.recv_timeout(std::time::Duration::from_millis(20)) {
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(signal) = requested() {
+                        let writes = WRITES.write().unwrap_or_else(PoisonError::into_inner);
+                        let _ = std::fs::remove_file(&lock);
+                        let stop = Interrupted {
+                            signal,
+                            resume: None,
+                        };
+                        crate::note!("{stop}: {message}");
+                        std::mem::forget(writes);
+                        std::process::exit(128 + signal);
+                    }
+                }
+                _ => return,
+            }
+        });
+        ExitOnStop {
+            done: Some(done),
+            watcher: Some(watcher),
+        }
+    }
+}
+
+impl Drop for ExitOnStop {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
     }
 }
 

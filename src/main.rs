@@ -90,7 +90,9 @@ enum Command {
         /// Worker threads for seeds in parallel (default: all cores). Results do not depend on it.
         #[arg(long)]
         threads: Option<usize>,
-        /// Replace the results in an existing run directory.
+        /// Replace the results in an existing run directory: its config.toml, manifest.json,
+        /// Parquet tables and outcomes.json, and its checkpoints/ and figures/ directories
+        /// whole (keep your own files elsewhere; other files are left).
         #[arg(long)]
         force: bool,
         /// No progress bars or messages.
@@ -470,13 +472,14 @@ enum SweepCommand {
         /// Swept key on the x axis.
         #[arg(long, requires = "metric")]
         x: Option<String>,
-        /// Swept key drawn as separate lines.
+        /// Swept key named first in each line's label (every swept key other than --x
+        /// separates lines: one line per combination of their values).
         #[arg(long)]
         series: Option<String>,
     },
 }
 
-/// For the commands that stop cleanly (run, controls, sweep run): Ctrl-C,
+/// For the commands that stop cleanly (run, controls, sweep run, analyze, figures): Ctrl-C,
 /// SIGTERM and SIGHUP stop them (src/interrupt.rs). Their output often goes
 /// through a pipe that the same Ctrl-C closes (`2>&1 | tee log`, the tee
 /// stopped too): SIGPIPE is then ignored, so that a write to the closed pipe
@@ -799,9 +802,11 @@ fn main_inner() -> Result<bool> {
             }
         }
         Command::Analyze { dir, quiet } => {
+            install_interrupt()?;
             run::analyze(&dir, quiet)?;
         }
         Command::Figures { dir, quiet } => {
+            install_interrupt()?;
             run::figures(&dir, quiet)?;
         }
         Command::Check { dirs, json } => return check(dirs, json),

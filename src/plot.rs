@@ -93,6 +93,8 @@ pub fn render_png_and_svg(stem: &Path, width: u32, height: u32, fig: &impl Figur
     // must still end in ".png".
     let png = with_suffix(stem, ".png");
     let png_tmp = with_suffix(stem, ".tmp.png");
+    // A stop that exits at once waits for this figure (no temporary file left).
+    let _writing = crate::interrupt::writing();
     let drawn = (|| {
         let root = BitMapBackend::new(&png_tmp, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
@@ -104,6 +106,7 @@ pub fn render_png_and_svg(stem: &Path, width: u32, height: u32, fig: &impl Figur
         let _ = fs::remove_file(&png_tmp);
         return Err(e);
     }
+    crate::interrupt::test_slow_write();
     fs::rename(&png_tmp, &png).with_context(|| format!("writing {}", png.display()))?;
 
     let svg = with_suffix(stem, ".svg");

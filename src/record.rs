@@ -230,12 +230,15 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut File) -> Result<()>) ->
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
+    // A stop that exits at once waits for this write (no temporary file left).
+    let _writing = crate::interrupt::writing();
     {
         let mut f =
             File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         write(&mut f)?;
         f.sync_all().ok();
     }
+    crate::interrupt::test_slow_write();
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
     Ok(())

@@ -721,13 +721,15 @@ pub fn run_or_resume(opts: &RunOptions) -> Result<PathBuf> {
     run(opts)
 }
 
-/// Remove the temporary files (`*.tmp`) of atomic writes that a killed process left.
+/// Remove the temporary files (`*.tmp`, and a figure's `*.tmp.png`) of atomic
+/// writes that a killed process left.
 fn remove_temp_files(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if path.is_dir() {
             remove_temp_files(&path)?;
-        } else if path.extension().is_some_and(|e| e == "tmp") {
+        } else if name.ends_with(".tmp") || name.ends_with(".tmp.png") {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove {}", path.display()))?;
         }
@@ -949,7 +951,22 @@ pub fn run_config(dir: &Path) -> Result<Config> {
 pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
     run_config(dir)?;
     let _lock = RunLock::acquire(dir)?;
+    // What a process killed in a write left (we are the only writer now).
+    remove_temp_files(dir)?;
+    let _stop = exit_on_stop(dir, "analyze");
     analyze_locked(dir, quiet)
+}
+
+/// Ctrl-C during `analyze` or `figures` (nothing to save) ends the command at
+/// once, the lock removed and no temporary file left (`ExitOnStop`).
+fn exit_on_stop(dir: &Path, command: &str) -> interrupt::ExitOnStop {
+    interrupt::ExitOnStop::new(
+        dir.join("run.lock"),
+        format!(
+            "{command} stopped, no file left half-written; to finish, run `metarl {command} {}`",
+            dir.display()
+        ),
+    )
 }
 
 /// The trial table must have the task's columns (else it is from another experiment).
@@ -1039,6 +1056,9 @@ fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
 pub fn figures(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     run_config(dir)?;
     let _lock = RunLock::acquire(dir)?;
+    // What a process killed in a write left (we are the only writer now).
+    remove_temp_files(dir)?;
+    let _stop = exit_on_stop(dir, "figures");
     figures_locked(dir, quiet)
 }
 

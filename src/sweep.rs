@@ -77,7 +77,8 @@ struct SweepMeta {
     out: Option<PathBuf>,
 }
 
-/// What `merge` plots: a metric against one swept key, one line per value of another.
+/// What `merge` plots: a metric against one swept key, one line per combination
+/// of the values of the other swept keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlotConfig {
@@ -85,7 +86,8 @@ pub struct PlotConfig {
     pub metric: String,
     /// The swept key on the x axis (numeric values).
     pub x: String,
-    /// A swept key whose values are drawn as separate lines (optional).
+    /// The swept key named first in each line's label (optional; every swept
+    /// key other than `x` separates lines either way).
     #[serde(default)]
     pub series: Option<String>,
 }
@@ -323,6 +325,17 @@ impl Sweep {
                 .unwrap_or_else(|| Path::new("runs").join("sweeps").join(&file.sweep.name)),
             plot: file.plot.clone(),
         };
+        if sweep.out.exists() && !sweep.out.is_dir() {
+            bail!(
+                "{origin}: the results directory {} exists and is not a directory{}",
+                sweep.out.display(),
+                if file.sweep.out.is_some() {
+                    " (key `sweep.out`)"
+                } else {
+                    " (the default for `sweep.name`; set `sweep.out`)"
+                }
+            );
+        }
         // Every cell must give a valid experiment before anything runs.
         let mut metrics_checked = false;
         for i in 0..sweep.n_cells() {
@@ -772,7 +785,14 @@ impl Sweep {
                 .ok_or_else(|| anyhow!("{key:?} is not a swept key of this sweep"))
         };
         let xa = axis(&p.x)?;
-        let sa = p.series.as_deref().map(axis).transpose()?;
+        // One line per combination of the other swept keys' values (the
+        // series key named first), so that no line joins cells that differ in
+        // a key other than x.
+        let series = p.series.as_deref().map(axis).transpose()?;
+        let others: Vec<usize> = series
+            .into_iter()
+            .chain((0..self.axes.len()).filter(|&k| k != xa && Some(k) != series))
+            .collect();
         let number = |v: &toml::Value| match v {
             toml::Value::Integer(i) => Some(*i as f64),
             toml::Value::Float(f) => Some(*f),
@@ -783,9 +803,14 @@ impl Sweep {
             let values = self.cell_values(*i);
             let x = number(&values[xa].1)
                 .ok_or_else(|| anyhow!("plot.x = {:?}: its values must be numbers", p.x))?;
-            let label = match sa {
-                Some(s) => format!("{} = {}", values[s].0, show(&values[s].1)),
-                None => p.metric.clone(),
+            let label = if others.is_empty() {
+                p.metric.clone()
+            } else {
+                others
+                    .iter()
+                    .map(|&k| format!("{} = {}", values[k].0, show(&values[k].1)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let e = &o
                 .metrics

@@ -487,6 +487,34 @@ fn output_directories_that_cannot_be_written_are_refused() {
         }
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    // A sweep whose results directory is that file: refused by every sweep
+    // command before any cell runs (each cell used to fail on its own, exit 1).
+    let sweep = t.path().join("sweep.toml");
+    std::fs::write(
+        &sweep,
+        format!(
+            "[sweep]\nname = \"s\"\nexperiment = \"s4_two_step\"\nout = {:?}\n[grid]\nagent.hidden = [8, 12]\n",
+            file.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    for cmd in [
+        &["sweep", "run"][..],
+        &["sweep", "list"],
+        &["sweep", "merge"],
+    ] {
+        let args: Vec<&str> = cmd
+            .iter()
+            .copied()
+            .chain([sweep.to_str().unwrap()])
+            .collect();
+        let err = refused(&args);
+        assert!(
+            err.contains("sweep.out") && err.contains("not a directory"),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
 
 /// Each run file damaged in each way, given to each reader: the commands that

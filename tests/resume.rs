@@ -276,6 +276,7 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
     for dir in &dirs {
         assert_same_results(&reference, dir);
     }
+    analyze_and_figures_stopped_in_a_write(&reference, &t.path().join("redo"));
 
     // --resume on a finished run, on a directory that is not a run, and with
     // experiment arguments: one-line refusals, exit status 2.
@@ -302,6 +303,77 @@ fn interrupted_runs_resume_to_the_uninterrupted_results() {
         stderr(&mixed).contains("cannot be used with"),
         "{}",
         stderr(&mixed)
+    );
+}
+
+/// `analyze` and `figures` (nothing to save) on a copy of a finished run,
+/// stopped by SIGTERM in the middle of a write (test hook: each write waits 2 s
+/// before its rename): each ends at once after that write with 143, the file
+/// complete under its final name, no temporary file, the lock removed. Then a
+/// `figures` killed (SIGKILL) in a write leaves its temporary figure and a
+/// stale lock, which the next `figures` removes and takes over.
+fn analyze_and_figures_stopped_in_a_write(finished: &Path, dir: &Path) {
+    for f in files(finished) {
+        std::fs::create_dir_all(dir.join(&f).parent().unwrap()).unwrap();
+        std::fs::copy(finished.join(&f), dir.join(&f)).unwrap();
+    }
+    let before = |f: &str| std::fs::read(finished.join(f)).unwrap();
+    let slow = |cmd: &str| {
+        metarl()
+            .args([cmd, dir.to_str().unwrap()])
+            .env("METARL_TEST_SLOW_WRITE_MS", "2000")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let png_tmp = dir.join("figures/s4_two_step.tmp.png");
+    for (cmd, tmp, written) in [
+        ("analyze", dir.join("outcomes.json.tmp"), "outcomes.json"),
+        ("figures", png_tmp.clone(), "figures/s4_two_step.png"),
+    ] {
+        std::fs::remove_file(dir.join(written)).unwrap();
+        let child = slow(cmd);
+        wait_for("the write", || tmp.is_file());
+        signal(&child, libc::SIGTERM);
+        let sent = Instant::now();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(143), "{cmd}: {}", stderr(&out));
+        assert!(
+            sent.elapsed() < Duration::from_secs(10),
+            "{cmd} took {:?} to stop",
+            sent.elapsed()
+        );
+        assert!(
+            stderr(&out).contains(&format!("to finish, run `metarl {cmd} {}`", dir.display())),
+            "{cmd}: {}",
+            stderr(&out)
+        );
+        assert!(
+            std::fs::read(dir.join(written)).unwrap() == before(written),
+            "{cmd}: {written} differs"
+        );
+        let all = files(dir);
+        assert!(
+            !all.iter().any(|f| f.contains(".tmp")) && !all.contains(&"run.lock".to_string()),
+            "{cmd} left {all:?}"
+        );
+    }
+    let child = slow("figures");
+    wait_for("the figure", || png_tmp.is_file());
+    signal(&child, libc::SIGKILL);
+    child.wait_with_output().unwrap();
+    assert!(png_tmp.is_file() && dir.join("run.lock").is_file());
+    let out = output(&["figures", dir.to_str().unwrap(), "--quiet"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = files(dir);
+    assert!(
+        !all.iter().any(|f| f.contains(".tmp")) && !all.contains(&"run.lock".to_string()),
+        "figures after a SIGKILL left {all:?}"
+    );
+    assert!(
+        std::fs::read(dir.join("figures/s4_two_step.png")).unwrap()
+            == before("figures/s4_two_step.png")
     );
 }
 

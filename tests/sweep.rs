@@ -112,6 +112,32 @@ fn a_sweep_runs_resumes_and_merges() {
         .unwrap()
         .contains(&"model_based_index".to_string()));
     assert!(d.join("runs/sweeps/tiny/figures/tiny.png").is_file());
+    // Without a series key, the other swept key still separates the lines (one
+    // per value), instead of one line joining cells of different values.
+    let out = metarl(
+        d,
+        &[
+            "sweep",
+            "merge",
+            "tiny.toml",
+            "--metric",
+            "model_based_index",
+            "--x",
+            "training.learning_rate",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(d.join("runs/sweeps/tiny/figures/tiny.svg")).unwrap();
+    for h in [8, 12, 16] {
+        assert!(
+            svg.contains(&format!("agent.hidden = {h}\n")),
+            "no line for agent.hidden = {h}"
+        );
+    }
 
     // Interrupt one cell (its results gone) and mark another failed: merge reports
     // both by index and exits 1; running again redoes only the unfinished ones.
