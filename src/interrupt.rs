@@ -139,7 +139,7 @@ pub fn test_slow_write() {
 /// `figures`: they only compute and then write complete files): while this
 /// guard lives, a stop request ends the process within a few hundredths of a
 /// second, once the atomic writes in flight are done, removing the run lock
-/// `lock` and printing `message`, with status 128 + signal. Without `install`
+/// `lock` (if any) and printing `message`, with status 128 + signal. Without `install`
 /// no stop is ever requested and the guard does nothing.
 pub struct ExitOnStop {
     done: Option<std::sync::mpsc::Sender<()>>,
@@ -147,7 +147,7 @@ pub struct ExitOnStop {
 }
 
 impl ExitOnStop {
-    pub fn new(lock: PathBuf, message: String) -> ExitOnStop {
+    pub fn new(lock: Option<PathBuf>, message: String) -> ExitOnStop {
         use std::sync::mpsc::{channel, RecvTimeoutError};
         let (done, wait) = channel::<()>();
         let watcher = std::thread::spawn(move || loop {
@@ -155,7 +155,9 @@ impl ExitOnStop {
                 Err(RecvTimeoutError::Timeout) => {
                     if let Some(signal) = requested() {
                         let writes = WRITES.write().unwrap_or_else(PoisonError::into_inner);
-                        let _ = std::fs::remove_file(&lock);
+                        if let Some(lock) = &lock {
+                            let _ = std::fs::remove_file(lock);
+                        }
                         let stop = Interrupted {
                             signal,
                             resume: None,

@@ -21,6 +21,7 @@ pub mod controls;
 pub mod curves;
 pub mod experiments;
 pub mod interrupt;
+pub mod numerics;
 pub mod plot;
 pub mod record;
 pub mod references;

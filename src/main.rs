@@ -917,6 +917,13 @@ fn main_inner() -> Result<bool> {
         } => {
             let runs = runs.unwrap_or_else(|| PathBuf::from("runs"));
             let out = out.unwrap_or_else(|| PathBuf::from("."));
+            // Ctrl-C ends it at once, after the write in flight (no temporary file left).
+            install_interrupt()?;
+            let _stop = metarl::interrupt::ExitOnStop::new(
+                None,
+                "report stopped, no file left half-written; run the same command again to finish"
+                    .into(),
+            );
             let entries = report::collect(&runs);
             std::fs::create_dir_all(&out)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;

@@ -371,11 +371,16 @@ fn run_line(m: &Manifest) -> String {
         .wall_seconds
         .unwrap_or_else(|| m.stage_seconds.values().sum());
     let (steps, trials) = throughput(m);
+    // The arithmetic fingerprint, where the manifest has one (README, "Reliability").
+    let machine = match &m.numerics {
+        Some(f) => format!("{}; numerics {f}", m.cpu),
+        None => m.cpu.clone(),
+    };
     format!(
         "{} seeds on {} threads ({}): wall time {:.0} s; training throughput per seed {:.0} network steps/s = {:.0} trials/s (mean over seeds).",
         m.seeds.len(),
         m.threads,
-        m.cpu,
+        machine,
         wall,
         steps,
         trials
@@ -390,8 +395,13 @@ fn place_figure(png: &Path, out_dir: &Path) -> Result<String> {
     std::fs::create_dir_all(&dest_dir)?;
     let dest = dest_dir.join(name);
     if std::fs::canonicalize(png).ok() != std::fs::canonicalize(&dest).ok() {
-        std::fs::copy(png, &dest)
-            .with_context(|| format!("cannot copy {} to {}", png.display(), dest.display()))?;
+        // Through a temporary name, as every write (a stop never leaves half a figure).
+        let bytes = std::fs::read(png).with_context(|| format!("cannot read {}", png.display()))?;
+        crate::record::write_atomic(&dest, |f| {
+            use std::io::Write;
+            Ok(f.write_all(&bytes)?)
+        })
+        .with_context(|| format!("cannot copy {} to {}", png.display(), dest.display()))?;
     }
     Ok(format!("figures/{}", name.to_string_lossy()))
 }

@@ -139,6 +139,10 @@ pub struct Manifest {
     pub seeds: Vec<u64>,
     pub threads: usize,
     pub cpu: String,
+    /// `numerics::fingerprint()` of the machine that wrote the results: runs
+    /// with equal fingerprints are expected to agree bit for bit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerics: Option<String>,
     pub started_unix: u64,
     /// Finished by `metarl run --resume` (its timings then cover the last process only).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -892,6 +896,7 @@ fn manifest(
         seeds: cfg.seed_list(),
         threads,
         cpu: cpu_model(),
+        numerics: Some(crate::numerics::fingerprint()),
         started_unix: info.started_unix,
         resumed,
         wall_seconds: None,
@@ -961,7 +966,7 @@ pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
 /// once, the lock removed and no temporary file left (`ExitOnStop`).
 fn exit_on_stop(dir: &Path, command: &str) -> interrupt::ExitOnStop {
     interrupt::ExitOnStop::new(
-        dir.join("run.lock"),
+        Some(dir.join("run.lock")),
         format!(
             "{command} stopped, no file left half-written; to finish, run `metarl {command} {}`",
             dir.display()

@@ -116,4 +116,45 @@ fn the_report_covers_every_experiment_and_shows_failures() {
             && readme.ends_with("<!-- reproduction-summary:end -->\nafter\n")
     );
     assert!(!readme.contains("old table"));
+
+    // SIGTERM in the middle of a write (test hook: each write waits 2 s before
+    // its rename): the report ends at once after it, with 143, leaving no
+    // temporary file and the written files complete.
+    let stopped = d.join("stopped");
+    let child = Command::new(env!("CARGO_BIN_EXE_metarl"))
+        .args(["report", "--all", "--out", "stopped"])
+        .current_dir(d)
+        .env("METARL_TEST_SLOW_WRITE_MS", "2000")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tmp = || {
+        std::fs::read_dir(stopped.join("figures"))
+            .map(|r| {
+                r.flatten()
+                    .any(|e| e.path().to_string_lossy().ends_with(".tmp"))
+            })
+            .unwrap_or(false)
+    };
+    let start = std::time::Instant::now();
+    while !tmp() {
+        assert!(start.elapsed().as_secs() < 60, "no figure written");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("report stopped"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(stopped.join("figures"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.len() == 1 && !left[0].ends_with(".tmp"), "{left:?}");
+    assert_eq!(
+        std::fs::read(stopped.join("figures").join(&left[0])).unwrap(),
+        std::fs::read(d.join("figures").join(&left[0])).unwrap()
+    );
+    assert!(!stopped.join("REPRODUCTION.md").exists());
 }
