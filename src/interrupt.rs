@@ -11,6 +11,9 @@
 //! at once (status 128 + signal), for a stop that hangs; SIGHUP never does.
 //! Without `install` (the library, the tests) the flag is never set.
 //!
+//! `analyze`, `figures` and `report --all` have nothing to save: there a stop
+//! ends the process at once, after the atomic writes in flight (`ExitOnStop`).
+//!
 //! A parent `metarl` (a local sweep) passes a stop on to its child processes
 //! with `pass_on`: SIGUSR1 or SIGUSR2, which set the flag as SIGINT or SIGTERM
 //! would but never count as the first of two signals, so that a child that also
@@ -136,7 +139,8 @@ pub fn test_slow_write() {
 }
 
 /// For the commands that have nothing to save when stopped (`analyze`,
-/// `figures`: they only compute and then write complete files): while this
+/// `figures`, `report --all`: they only compute and then write complete
+/// files): while this
 /// guard lives, a stop request ends the process within a few hundredths of a
 /// second, once the atomic writes in flight are done, removing the run lock
 /// `lock` (if any) and printing `message`, with status 128 + signal. Without `install`
