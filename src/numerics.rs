@@ -32,16 +32,20 @@ pub fn fingerprint() -> String {
     for x in c.iter() {
         add(x.to_bits() as u64);
     }
-    for i in 0..4096 {
-        let x = (i as f32 - 2048.0) * 0.00731;
+    // Variants of a libm function differ on a small share of inputs (glibc's
+    // f64 `exp` with and without FMA: about 1 in 1,000): many inputs, unevenly
+    // spaced, over the ranges the agent and the analyses use (about 5 ms).
+    for i in 0..65_536u32 {
+        let y = (i as f64 - 32_768.0) * 0.00122 + 1e-9 * i as f64;
+        add(y.exp().to_bits());
+        add(y.abs().ln_1p().to_bits());
+        add((y.abs() + 1e-3).ln().to_bits());
+        add(y.tanh().to_bits());
+        let x = y as f32;
         add(x.tanh().to_bits() as u64);
         add(x.exp().to_bits() as u64);
         add(x.exp_m1().to_bits() as u64);
         add(x.abs().ln_1p().to_bits() as u64);
-        let y = (i as f64 - 2048.0) * 0.00731;
-        add(y.exp().to_bits());
-        add(y.abs().ln_1p().to_bits());
-        add(y.tanh().to_bits());
     }
     format!("{hash:016x}")
 }
