@@ -203,6 +203,11 @@ fn run_writes_every_output_and_refuses_to_overwrite() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["seeds"], serde_json::json!([1, 2]));
+    // The arithmetic the results depend on (README, "Across machines"): this machine's.
+    assert_eq!(
+        manifest["numerics"],
+        serde_json::json!(metarl::numerics::fingerprint())
+    );
     assert!(
         manifest["stage_seconds"]["train_and_evaluate"]
             .as_f64()
