@@ -139,53 +139,100 @@ pub fn test_slow_write() {
 }
 
 /// For the commands that have nothing to save when stopped (`analyze`,
-/// `figures`, `report --all`: they only compute and then write complete
-/// files): while this
+/// `figures`, `report --all`, `references`: they only compute and then write
+/// complete files): while this
 /// guard lives, a stop request ends the process within a few hundredths of a
-/// second, once the atomic writes in flight are done, removing the run lock
-/// `lock` (if any) and printing `message`, with status 128 + signal. Without `install`
+/// second, once the atomic writes in flight are done, removing the paths of
+/// `remove` (a run lock, a temporary directory) and printing `message`, with
+/// status 128 + signal. Without `install`
 /// no stop is ever requested and the guard does nothing.
 pub struct ExitOnStop {
-    done: Option<std::sync::mpsc::Sender<()>>,
-    watcher: Option<std::thread::JoinHandle<()>>,
+    id: u64,
+}
+
+/// The live `ExitOnStop` guards (several when one command runs another's
+/// steps, e.g. `references` analysing each agent's run, or in tests in
+/// parallel threads) and the one watcher thread they share.
+struct Guards {
+    next: u64,
+    /// By creation order: what each guard removes, and its message.
+    live: std::collections::BTreeMap<u64, (Vec<PathBuf>, String)>,
+    watcher: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+static GUARDS: std::sync::Mutex<Guards> = std::sync::Mutex::new(Guards {
+    next: 0,
+    live: std::collections::BTreeMap::new(),
+    watcher: None,
+});
+
+fn guards() -> std::sync::MutexGuard<'static, Guards> {
+    GUARDS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ExitOnStop {
-    pub fn new(lock: Option<PathBuf>, message: String) -> ExitOnStop {
-        use std::sync::mpsc::{channel, RecvTimeoutError};
-        let (done, wait) = channel::<()>();
-        let watcher = std::thread::spawn(move || loop {
-            match wait.recv_timeout(std::time::Duration::from_millis(20)) {
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Some(signal) = requested() {
-                        let writes = WRITES.write().unwrap_or_else(PoisonError::into_inner);
-                        if let Some(lock) = &lock {
-                            let _ = std::fs::remove_file(lock);
-                        }
-                        let stop = Interrupted {
-                            signal,
-                            resume: None,
-                        };
-                        crate::note!("{stop}: {message}");
-                        std::mem::forget(writes);
-                        std::process::exit(128 + signal);
-                    }
-                }
-                _ => return,
-            }
-        });
-        ExitOnStop {
-            done: Some(done),
-            watcher: Some(watcher),
+    pub fn new(remove: Vec<PathBuf>, message: String) -> ExitOnStop {
+        let mut g = guards();
+        let id = g.next;
+        g.next += 1;
+        g.live.insert(id, (remove, message));
+        if g.watcher.is_none() {
+            let (done, wait) = std::sync::mpsc::channel::<()>();
+            let thread = std::thread::spawn(move || watch(wait));
+            g.watcher = Some((done, thread));
         }
+        ExitOnStop { id }
+    }
+}
+
+/// Until its guards are gone: on a stop request, wait for the writes in
+/// flight, remove every live guard's paths, print the first guard's message
+/// (the command's own) and exit.
+fn watch(wait: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) =
+        wait.recv_timeout(std::time::Duration::from_millis(20))
+    {
+        let Some(signal) = requested() else {
+            continue;
+        };
+        let writes = WRITES.write().unwrap_or_else(PoisonError::into_inner);
+        let g = guards();
+        for path in g.live.values().flat_map(|(remove, _)| remove) {
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(path)
+            } else {
+                std::fs::remove_file(path)
+            };
+        }
+        let stop = Interrupted {
+            signal,
+            resume: None,
+        };
+        match g.live.values().next() {
+            Some((_, message)) => crate::note!("{stop}: {message}"),
+            None => crate::note!("{stop}"),
+        }
+        std::mem::forget(writes);
+        std::process::exit(128 + signal);
     }
 }
 
 impl Drop for ExitOnStop {
     fn drop(&mut self) {
-        drop(self.done.take());
-        if let Some(w) = self.watcher.take() {
-            let _ = w.join();
+        let last = {
+            let mut g = guards();
+            g.live.remove(&self.id);
+            if g.live.is_empty() {
+                g.watcher.take()
+            } else {
+                None
+            }
+        };
+        // Joined without holding `GUARDS`, which a stopping watcher takes.
+        if let Some((done, thread)) = last {
+            drop(done);
+            let _ = thread.join();
         }
     }
 }

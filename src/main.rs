@@ -393,7 +393,23 @@ fn references(
         max_episodes: episodes,
         agents,
     };
+    // Ctrl-C ends it at once, after the write in flight, removing a temporary
+    // directory. (SIGPIPE keeps its default: `metarl references ... | head` ends quietly.)
+    metarl::interrupt::install()
+        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
+    let stop = metarl::interrupt::ExitOnStop::new(
+        if temporary { vec![dir.clone()] } else { vec![] },
+        if temporary {
+            "references stopped; run the same command again".to_string()
+        } else {
+            format!(
+                "references stopped, no file left half-written (the agents done so far are in {}); run the same command again with --force",
+                dir.display()
+            )
+        },
+    );
     let result = metarl::references::run(&cfg, &dir, &opts);
+    drop(stop);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -920,7 +936,7 @@ fn main_inner() -> Result<bool> {
             // Ctrl-C ends it at once, after the write in flight (no temporary file left).
             install_interrupt()?;
             let _stop = metarl::interrupt::ExitOnStop::new(
-                None,
+                vec![],
                 "report stopped, no file left half-written; run the same command again to finish"
                     .into(),
             );

@@ -966,7 +966,7 @@ pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
 /// once, the lock removed and no temporary file left (`ExitOnStop`).
 fn exit_on_stop(dir: &Path, command: &str) -> interrupt::ExitOnStop {
     interrupt::ExitOnStop::new(
-        Some(dir.join("run.lock")),
+        vec![dir.join("run.lock")],
         format!(
             "{command} stopped, no file left half-written; to finish, run `metarl {command} {}`",
             dir.display()

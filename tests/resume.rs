@@ -640,3 +640,56 @@ fn a_corrupt_checkpoint_is_refused() {
         "{msg}"
     );
 }
+
+/// `references` (nothing to save) stopped by SIGTERM in the middle of a write
+/// (test hook: each write waits 2 s before its rename): it ends at once after
+/// that write with 143, leaving no temporary file and no run lock in `--out`;
+/// without `--out` its temporary directory (under TMPDIR) is removed.
+#[test]
+fn references_stopped_in_a_write() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let tmpdir = t.path().join("tmp");
+    std::fs::create_dir_all(&tmpdir).unwrap();
+    for with_out in [true, false] {
+        let mut args = vec!["references", "s4_two_step", "--episodes", "20"];
+        if with_out {
+            args.extend(["--out", out.to_str().unwrap()]);
+        }
+        let child = metarl()
+            .args(&args)
+            .env("METARL_TEST_SLOW_WRITE_MS", "2000")
+            .env("TMPDIR", &tmpdir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let root = if with_out {
+            out.clone()
+        } else {
+            tmpdir.clone()
+        };
+        wait_for("a write", || {
+            root.is_dir() && files(&root).iter().any(|f| f.ends_with(".tmp"))
+        });
+        signal(&child, libc::SIGTERM);
+        let out_ = child.wait_with_output().unwrap();
+        assert_eq!(out_.status.code(), Some(143), "{}", stderr(&out_));
+        assert!(
+            stderr(&out_).contains("references stopped"),
+            "{}",
+            stderr(&out_)
+        );
+        let left = files(&root);
+        if with_out {
+            assert!(
+                !left
+                    .iter()
+                    .any(|f| f.ends_with(".tmp") || f.ends_with("run.lock")),
+                "{left:?}"
+            );
+        } else {
+            assert!(left.is_empty(), "the temporary directory is left: {left:?}");
+        }
+    }
+}
