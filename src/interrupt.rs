@@ -11,7 +11,7 @@
 //! at once (status 128 + signal), for a stop that hangs; SIGHUP never does.
 //! Without `install` (the library, the tests) the flag is never set.
 //!
-//! `analyze`, `figures` and `report --all` have nothing to save: there a stop
+//! `analyze`, `figures`, `report --all` and `references` have nothing to save: there a stop
 //! ends the process at once, after the atomic writes in flight (`ExitOnStop`).
 //!
 //! A parent `metarl` (a local sweep) passes a stop on to its child processes
@@ -145,7 +145,8 @@ pub fn test_slow_write() {
 /// second, once the atomic writes in flight are done, removing the paths of
 /// `remove` (a run lock, a temporary directory) and printing `message`, with
 /// status 128 + signal. Without `install`
-/// no stop is ever requested and the guard does nothing.
+/// no stop is ever requested and the guard does nothing. (A stop that comes as
+/// the last guard is dropped, the command's work done, is not acted on.)
 pub struct ExitOnStop {
     id: u64,
 }
@@ -182,6 +183,21 @@ impl ExitOnStop {
             g.watcher = Some((done, thread));
         }
         ExitOnStop { id }
+    }
+
+    /// Also remove `path` on a stop (a run lock once acquired; call it while
+    /// holding `writing()`, so that no stop falls between the two).
+    pub fn add(&self, path: PathBuf) {
+        if let Some((remove, _)) = guards().live.get_mut(&self.id) {
+            remove.push(path);
+        }
+    }
+
+    /// No longer remove `path` on a stop (before releasing that lock, holding `writing()`).
+    pub fn forget(&self, path: &std::path::Path) {
+        if let Some((remove, _)) = guards().live.get_mut(&self.id) {
+            remove.retain(|p| p != path);
+        }
     }
 }
 

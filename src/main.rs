@@ -495,7 +495,8 @@ enum SweepCommand {
     },
 }
 
-/// For the commands that stop cleanly (run, controls, sweep run, analyze, figures): Ctrl-C,
+/// For the commands that stop cleanly (run, controls, sweep run) or at once (analyze,
+/// figures; `report --all` and `references` call `interrupt::install` alone): Ctrl-C,
 /// SIGTERM and SIGHUP stop them (src/interrupt.rs). Their output often goes
 /// through a pipe that the same Ctrl-C closes (`2>&1 | tee log`, the tee
 /// stopped too): SIGPIPE is then ignored, so that a write to the closed pipe
@@ -934,7 +935,9 @@ fn main_inner() -> Result<bool> {
             let runs = runs.unwrap_or_else(|| PathBuf::from("runs"));
             let out = out.unwrap_or_else(|| PathBuf::from("."));
             // Ctrl-C ends it at once, after the write in flight (no temporary file left).
-            install_interrupt()?;
+            // (SIGPIPE keeps its default, as for `references`.)
+            metarl::interrupt::install()
+                .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
             let _stop = metarl::interrupt::ExitOnStop::new(
                 vec![],
                 "report stopped, no file left half-written; run the same command again to finish"

@@ -2,8 +2,8 @@
 //!
 //! The same config and seed give bit-identical results whatever the thread
 //! count, but two machines agree only if their arithmetic does: the matrix
-//! products go through `matrixmultiply`, which picks its kernel when the
-//! program starts (FMA and AVX2, AVX, or SSE2 on x86-64; NEON on ARM), and
+//! products go through `matrixmultiply`, which picks its kernel at its first
+//! use (FMA and AVX2, AVX, or SSE2 on x86-64; NEON on ARM), and
 //! `tanh`, `exp`, `ln_1p` come from the system's libm (glibc, which also picks
 //! FMA variants of some functions at run time). The fingerprint hashes the
 //! bits of a matrix product shaped like the LSTM's and of these functions over

@@ -703,6 +703,8 @@ pub fn run(cfg: &Config, out: &Path, opts: &Options) -> Result<Vec<Outcome>> {
         record::write_text_atomic(&dir.join("config.toml"), &toml::to_string(&rcfg)?)?;
         let mut df =
             trial_table(&rcfg, &r.player).with_context(|| format!("reference agent {}", r.name))?;
+        // A stop ends the test early: its table is cut short and must not be written.
+        crate::interrupt::check()?;
         record::write_parquet(&dir.join("trials.parquet"), &mut df)?;
         drop(df);
         let o = crate::run::analyze(&dir, true)

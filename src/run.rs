@@ -139,8 +139,9 @@ pub struct Manifest {
     pub seeds: Vec<u64>,
     pub threads: usize,
     pub cpu: String,
-    /// `numerics::fingerprint()` of the machine that wrote the results: runs
-    /// with equal fingerprints are expected to agree bit for bit.
+    /// `numerics::fingerprint()` of the machine that finished the run (for a
+    /// run resumed elsewhere, that one's): runs made with equal fingerprints are
+    /// expected to agree bit for bit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub numerics: Option<String>,
     pub started_unix: u64,
@@ -729,9 +730,11 @@ pub fn run_or_resume(opts: &RunOptions) -> Result<PathBuf> {
 /// writes that a killed process left.
 fn remove_temp_files(dir: &Path) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
+        // Not through a symbolic link (a run directory may link to data elsewhere).
+        if entry.file_type()?.is_dir() {
             remove_temp_files(&path)?;
         } else if name.ends_with(".tmp") || name.ends_with(".tmp.png") {
             std::fs::remove_file(&path)
@@ -955,23 +958,37 @@ pub fn run_config(dir: &Path) -> Result<Config> {
 /// `metarl analyze DIR`: trials.parquet → outcomes.json.
 pub fn analyze(dir: &Path, quiet: bool) -> Result<Outcomes> {
     run_config(dir)?;
-    let _lock = RunLock::acquire(dir)?;
-    // What a process killed in a write left (we are the only writer now).
-    remove_temp_files(dir)?;
-    let _stop = exit_on_stop(dir, "analyze");
-    analyze_locked(dir, quiet)
+    stoppable(dir, "analyze", || analyze_locked(dir, quiet))
 }
 
-/// Ctrl-C during `analyze` or `figures` (nothing to save) ends the command at
-/// once, the lock removed and no temporary file left (`ExitOnStop`).
-fn exit_on_stop(dir: &Path, command: &str) -> interrupt::ExitOnStop {
-    interrupt::ExitOnStop::new(
-        vec![dir.join("run.lock")],
+/// Run `work` on `dir` holding its lock, for `analyze` or `figures`, which have
+/// nothing to save: Ctrl-C ends the command at once, the lock removed and no
+/// temporary file left (`ExitOnStop`). The lock is taken and released while
+/// holding `interrupt::writing()`, so that no stop falls between the lock and
+/// its registration for removal.
+fn stoppable<T>(dir: &Path, command: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    let stop = interrupt::ExitOnStop::new(
+        vec![],
         format!(
             "{command} stopped, no file left half-written; to finish, run `metarl {command} {}`",
             dir.display()
         ),
-    )
+    );
+    let lock = {
+        let _no_stop = interrupt::writing();
+        let lock = RunLock::acquire(dir)?;
+        stop.add(lock.path.clone());
+        lock
+    };
+    // What a process killed in a write left (we are the only writer now).
+    let result = remove_temp_files(dir).and_then(|_| work());
+    {
+        let _no_stop = interrupt::writing();
+        stop.forget(&lock.path);
+        drop(lock);
+    }
+    drop(stop);
+    result
 }
 
 /// The trial table must have the task's columns (else it is from another experiment).
@@ -1060,11 +1077,7 @@ fn analyze_locked(dir: &Path, quiet: bool) -> Result<Outcomes> {
 /// `metarl figures DIR`: outcomes.json → figures/<name>.png and .svg.
 pub fn figures(dir: &Path, quiet: bool) -> Result<Vec<PathBuf>> {
     run_config(dir)?;
-    let _lock = RunLock::acquire(dir)?;
-    // What a process killed in a write left (we are the only writer now).
-    remove_temp_files(dir)?;
-    let _stop = exit_on_stop(dir, "figures");
-    figures_locked(dir, quiet)
+    stoppable(dir, "figures", || figures_locked(dir, quiet))
 }
 
 /// A run's outcomes.json, checked to belong to the run's experiment.

@@ -359,6 +359,12 @@ impl Sweep {
             }
         }
         if let Some(p) = &sweep.plot {
+            if p.series.as_ref() == Some(&p.x) {
+                bail!(
+                    "{origin}: key `plot.series` = {:?}: the same key as `plot.x`",
+                    p.x
+                );
+            }
             for (what, key) in [("plot.x", Some(&p.x)), ("plot.series", p.series.as_ref())] {
                 if let Some(key) = key {
                     if !sweep.axes.iter().any(|(k, _)| k == key) {
@@ -785,6 +791,9 @@ impl Sweep {
                 .ok_or_else(|| anyhow!("{key:?} is not a swept key of this sweep"))
         };
         let xa = axis(&p.x)?;
+        if p.series.as_ref() == Some(&p.x) {
+            bail!("--series {:?}: the same key as the x axis", p.x);
+        }
         // One line per combination of the other swept keys' values (the
         // series key named first), so that no line joins cells that differ in
         // a key other than x.

@@ -240,6 +240,21 @@ fn a_bad_override_is_refused_before_any_work() {
         err.contains("plot.series") && err.contains("agent.size"),
         "{err}"
     );
+    // The series key the same as x: every point would be its own line.
+    std::fs::write(
+        d.join("bad.toml"),
+        SWEEP.replace(
+            "series = \"training.learning_rate\"",
+            "series = \"agent.hidden\"",
+        ),
+    )
+    .unwrap();
+    let err =
+        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
+    assert!(
+        err.contains("plot.series") && err.contains("same key as `plot.x`"),
+        "{err}"
+    );
     std::fs::write(
         d.join("bad.toml"),
         SWEEP.replace(
