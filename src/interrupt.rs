@@ -130,7 +130,13 @@ pub fn writing() -> RwLockReadGuard<'static, ()> {
 /// the process in the middle of a write. An environment variable, like
 /// `METARL_TEST_NAN_SEED` (src/train.rs), so that it never appears in a config.
 pub fn test_slow_write() {
-    if let Some(ms) = std::env::var("METARL_TEST_SLOW_WRITE_MS")
+    test_sleep("METARL_TEST_SLOW_WRITE_MS");
+}
+
+/// Test hooks: sleep the number of milliseconds in the environment variable
+/// `var`, if it is set to one.
+pub fn test_sleep(var: &str) {
+    if let Some(ms) = std::env::var(var)
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
     {

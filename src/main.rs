@@ -395,8 +395,7 @@ fn references(
     };
     // Ctrl-C ends it at once, after the write in flight, removing a temporary
     // directory. (SIGPIPE keeps its default: `metarl references ... | head` ends quietly.)
-    metarl::interrupt::install()
-        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
+    install_stop_signals()?;
     let stop = metarl::interrupt::ExitOnStop::new(
         if temporary { vec![dir.clone()] } else { vec![] },
         if temporary {
@@ -495,15 +494,21 @@ enum SweepCommand {
     },
 }
 
+/// Ctrl-C, SIGTERM and SIGHUP set the stop flag (src/interrupt.rs); SIGPIPE keeps
+/// its default (`report --all` and `references` end at once on a stop).
+fn install_stop_signals() -> Result<()> {
+    metarl::interrupt::install()
+        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))
+}
+
 /// For the commands that stop cleanly (run, controls, sweep run) or at once (analyze,
-/// figures; `report --all` and `references` call `interrupt::install` alone): Ctrl-C,
+/// figures): Ctrl-C,
 /// SIGTERM and SIGHUP stop them (src/interrupt.rs). Their output often goes
 /// through a pipe that the same Ctrl-C closes (`2>&1 | tee log`, the tee
 /// stopped too): SIGPIPE is then ignored, so that a write to the closed pipe
 /// fails (and is dropped) instead of killing the process in its clean stop.
 fn install_interrupt() -> Result<()> {
-    metarl::interrupt::install()
-        .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
+    install_stop_signals()?;
     #[cfg(unix)]
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
@@ -936,8 +941,7 @@ fn main_inner() -> Result<bool> {
             let out = out.unwrap_or_else(|| PathBuf::from("."));
             // Ctrl-C ends it at once, after the write in flight (no temporary file left).
             // (SIGPIPE keeps its default, as for `references`.)
-            metarl::interrupt::install()
-                .map_err(|e| anyhow::anyhow!("cannot handle Ctrl-C / SIGTERM / SIGHUP: {e}"))?;
+            install_stop_signals()?;
             let _stop = metarl::interrupt::ExitOnStop::new(
                 vec![],
                 "report stopped, no file left half-written; run the same command again to finish"

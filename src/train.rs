@@ -647,12 +647,7 @@ fn test_nan_update(seed: u64) -> Option<usize> {
 /// the second Ctrl-C, which must exit at once, while the first is being handled.
 /// An environment variable for the same reason as `METARL_TEST_NAN_SEED`.
 fn test_slow_stop() {
-    if let Some(ms) = std::env::var("METARL_TEST_SLOW_STOP_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-    }
+    crate::interrupt::test_sleep("METARL_TEST_SLOW_STOP_MS");
 }
 
 /// Where and how often `train_seed_resumable` keeps a seed's resume checkpoint.

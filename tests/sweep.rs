@@ -225,50 +225,34 @@ fn a_bad_override_is_refused_before_any_work() {
         "{err}"
     );
     assert!(!d.join("runs").exists(), "nothing may be written: --jobs");
-    // A plot of a key that is not swept, or of a metric the analysis lacks.
-    std::fs::write(
-        d.join("bad.toml"),
-        SWEEP.replace(
-            "series = \"training.learning_rate\"",
+    // A plot of a key that is not swept, the series key the same as x (every
+    // point would be its own line), or a metric the analysis lacks: `sweep list`
+    // of the sweep file with `from` replaced by `to` names the key and the value.
+    let list_error = |from: &str, to: &str| {
+        std::fs::write(d.join("bad.toml"), SWEEP.replace(from, to)).unwrap();
+        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string()
+    };
+    let series = "series = \"training.learning_rate\"";
+    for (from, to, words) in [
+        (
+            series,
             "series = \"agent.size\"",
+            ["plot.series", "agent.size"],
         ),
-    )
-    .unwrap();
-    let err =
-        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
-    assert!(
-        err.contains("plot.series") && err.contains("agent.size"),
-        "{err}"
-    );
-    // The series key the same as x: every point would be its own line.
-    std::fs::write(
-        d.join("bad.toml"),
-        SWEEP.replace(
-            "series = \"training.learning_rate\"",
+        (
+            series,
             "series = \"agent.hidden\"",
+            ["plot.series", "same key as `plot.x`"],
         ),
-    )
-    .unwrap();
-    let err =
-        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
-    assert!(
-        err.contains("plot.series") && err.contains("same key as `plot.x`"),
-        "{err}"
-    );
-    std::fs::write(
-        d.join("bad.toml"),
-        SWEEP.replace(
+        (
             "metric = \"model_based_index\"",
             "metric = \"matching_slope\"",
+            ["plot.metric", "matching_slope"],
         ),
-    )
-    .unwrap();
-    let err =
-        String::from_utf8_lossy(&metarl(d, &["sweep", "list", "bad.toml"]).stderr).to_string();
-    assert!(
-        err.contains("plot.metric") && err.contains("matching_slope"),
-        "{err}"
-    );
+    ] {
+        let err = list_error(from, to);
+        assert!(words.iter().all(|w| err.contains(w)), "{err}");
+    }
     // An index out of range.
     std::fs::write(d.join("ok.toml"), SWEEP).unwrap();
     let out = metarl(d, &["sweep", "run", "ok.toml", "--index", "6"]);
